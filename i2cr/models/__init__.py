@@ -1,0 +1,1 @@
+"""Model loading: selector chat models, text embedder, image-text scorer."""

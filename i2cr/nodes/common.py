@@ -1,0 +1,37 @@
+"""Small helpers the nodes and routers share."""
+
+from __future__ import annotations
+
+from langgraph.runtime import Runtime
+
+from i2cr.context import Context
+from i2cr.state import Attempt, Candidate, State
+
+
+def settings(runtime: Runtime[Context]) -> Context:
+    """The run's context, or the defaults (with environment overrides) when none was given."""
+    return runtime.context if runtime.context is not None else Context()
+
+
+def current_attempt(state: State) -> Attempt:
+    """The try under check in the current round."""
+    for attempt in state.attempts:
+        if attempt["round"] == state.round and attempt["try_index"] == state.checking:
+            return attempt
+    raise LookupError(f"no try {state.checking} in round {state.round}")
+
+
+def round_attempts(state: State) -> list[Attempt]:
+    """The tries of the current round."""
+    return [a for a in state.attempts if a["round"] == state.round]
+
+
+def entity_text(candidate: Candidate) -> str:
+    """C_e: the entity name and description."""
+    return f"{candidate['name'].replace('_', ' ')}. {candidate.get('desc', '')}".strip()
+
+
+def remaining_clue_tools(state: State, context: Context) -> list[str]:
+    """The VIF tools in order that no round has tried yet."""
+    tried = {step["tool"] for step in state.clue_steps}
+    return [tool for tool in context.clue_tool_order if tool not in tried]

@@ -1,0 +1,93 @@
+"""Finalize: the linked entity (or NIL), how it was decided, and the top-K ranking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from i2cr.context import Context
+from i2cr.nodes.common import settings
+from i2cr.state import Attempt, Candidate, LinkResult, RankedEntity, State
+
+ROUND_CLOSING = {"nil", "selected", "icr_pass", "icr_best_of_failed", "iav_pass", "iav_fail", "iav_skipped"}
+
+
+def verified(attempt: Attempt) -> bool:
+    """Every check that ran on this try passed."""
+    return attempt["icr_passed"] is not False and attempt["iav_passed"] is not False
+
+
+def round_answers(attempts: list[Attempt]) -> list[Attempt]:
+    """The try that closed each round (the one that went on, or ended the run), by round."""
+    closing: dict[int, Attempt] = {}
+    for attempt in attempts:
+        if attempt["decision"] in ROUND_CLOSING:
+            closing[attempt["round"]] = attempt
+    return [closing[r] for r in sorted(closing)]
+
+
+def choose(attempts: list[Attempt], fallback: str) -> tuple[Attempt, str]:
+    """The answering try and how it was chosen."""
+    answers = round_answers(attempts)
+    last = answers[-1]
+    if last["decision"] == "nil":
+        return last, f"round {last['round']}: selector answered NIL"
+    if verified(last):
+        return last, f"round {last['round']}: {last['decision']}"
+    if fallback == "best_score":
+        scored = [a for a in answers if a["entity"] is not None]
+        best = max(
+            scored,
+            key=lambda a: (
+                a["iav_score"] if a["iav_score"] is not None else float("-inf"),
+                a["icr_score"] if a["icr_score"] is not None else float("-inf"),
+            ),
+        )
+        return best, f"fallback best_score: round {best['round']}"
+    return answers[0], "fallback text_only: round 0"
+
+
+def rank(
+    answer: Attempt, attempts: list[Attempt], candidates: list[Candidate], k: int
+) -> list[RankedEntity]:
+    """Chosen entities first (answer, then passed, then failed), then the other candidates."""
+    order: list[tuple[int, str]] = []
+    chosen = [a for a in attempts if a["selected"] is not None]
+    if answer["selected"] is not None:
+        order.append((answer["selected"], "passed" if verified(answer) else "failed"))
+    order += [(a["selected"], "passed") for a in chosen if verified(a)]  # type: ignore[misc]
+    order += [(a["selected"], "failed") for a in chosen if not verified(a)]  # type: ignore[misc]
+    order += [(i, "candidate") for i in range(len(candidates))]
+    ranked: list[RankedEntity] = []
+    seen: set[int] = set()
+    for index, source in order:
+        if index in seen:
+            continue
+        seen.add(index)
+        ranked.append(
+            RankedEntity(
+                name=candidates[index]["name"],
+                qid=candidates[index].get("qid"),
+                source=source,  # type: ignore[typeddict-item]
+            )
+        )
+    return ranked[:k]
+
+
+def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Pick the answer per the method and the fallback setting, and rank the top-K."""
+    context = settings(runtime)
+    answer, decided_by = choose(state.attempts, context.fallback)
+    is_nil = answer["selected"] is None
+    candidate = None if is_nil else state.candidates[answer["selected"]]  # type: ignore[index]
+    result = LinkResult(
+        entity=None if candidate is None else candidate["name"],
+        qid=None if candidate is None else candidate.get("qid"),
+        nil=is_nil,
+        decided_by=decided_by,
+        top_k=rank(answer, state.attempts, state.candidates, context.top_k),
+        selector_calls=len(state.attempts),
+        rounds=state.round + 1,
+    )
+    return {"result": result}

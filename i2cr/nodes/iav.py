@@ -1,0 +1,50 @@
+"""IAV: inter-modal alignment of the mention image with the selected entity's description."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from i2cr.context import Context
+from i2cr.models.clip import clip_scores
+from i2cr.models.embedder import cosine
+from i2cr.nodes.common import current_attempt, entity_text, settings
+from i2cr.state import Attempt, State
+
+
+def image_as_text(state: State) -> str:
+    """The image's text stand-in: every clue given with the input or produced by VIF so far."""
+    texts = [*state.clues.values(), *(s["text"] for s in state.clue_steps)]
+    unique = dict.fromkeys(t.strip() for t in texts if t and t.strip())
+    return " ".join(unique)
+
+
+def iav(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Score image vs entity with CLIP, or the image's clue text with the embedder."""
+    context = settings(runtime)
+    attempt = current_attempt(state)
+    assert attempt["selected"] is not None
+    entity = entity_text(state.candidates[attempt["selected"]])
+    score: float | None = None
+    if state.image_ok and context.clip_pretrained:
+        assert state.image is not None
+        score = clip_scores(context.clip_model, context.clip_pretrained, state.image, [entity])[0]
+        method, threshold = "clip", context.beta
+    elif context.iav_without_encoder == "text" and image_as_text(state):
+        score = cosine(context.embedder, image_as_text(state), [entity])[0]
+        method, threshold = "clue_text", context.beta_text
+    else:
+        method, threshold = "skipped", 0.0
+    passed = None if score is None else score >= threshold
+    decision = "iav_skipped" if passed is None else ("iav_pass" if passed else "iav_fail")
+    checked = Attempt(
+        **{
+            **attempt,
+            "iav_score": score,
+            "iav_passed": passed,
+            "iav_method": method,
+            "decision": decision,
+        }
+    )
+    return {"attempts": [checked]}

@@ -1,0 +1,47 @@
+"""ICR: intra-modal consistency between the mention side and the selected entity's text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from i2cr.context import Context
+from i2cr.models.embedder import cosine
+from i2cr.nodes.common import current_attempt, entity_text, round_attempts, settings
+from i2cr.state import Attempt, State
+
+
+def mention_text(state: State) -> str:
+    """C_m: mention and context, plus the round's visual clue from round 1 on."""
+    parts = [state.mention, state.context, state.clue]
+    return " ".join(p.strip() for p in parts if p and p.strip())
+
+
+def icr(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Score the try; on failure exclude it, or keep the round's best try at the limit."""
+    context = settings(runtime)
+    attempt = current_attempt(state)
+    assert attempt["selected"] is not None
+    candidate = state.candidates[attempt["selected"]]
+    score = cosine(context.embedder, mention_text(state), [entity_text(candidate)])[0]
+    passed = score > context.alpha
+    scored = Attempt(
+        **{
+            **attempt,
+            "icr_score": score,
+            "icr_passed": passed,
+            "decision": "icr_pass" if passed else "icr_fail",
+        }
+    )
+    if passed:
+        return {"attempts": [scored]}
+    excluded = [*state.excluded, attempt["selected"]]
+    tries = round_attempts(state)
+    can_reselect = len(tries) <= context.max_reselect and len(excluded) < len(state.candidates)
+    if can_reselect:
+        return {"attempts": [scored], "excluded": excluded}
+    finished = [scored if a["try_index"] == scored["try_index"] else a for a in tries]
+    best = max(finished, key=lambda a: a["icr_score"] or float("-inf"))
+    kept = Attempt(**{**best, "decision": "icr_best_of_failed"})
+    return {"attempts": [scored, kept], "excluded": excluded, "checking": best["try_index"]}

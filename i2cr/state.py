@@ -1,0 +1,136 @@
+"""Typed state of the I2CR graph: the input, every try of every round, and the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Literal, TypedDict
+
+from typing_extensions import NotRequired
+
+
+class Candidate(TypedDict):
+    """A knowledge-graph entity offered to the selector."""
+
+    name: str
+    desc: str
+    qid: NotRequired[str]
+
+
+Decision = Literal[
+    "selected",
+    "nil",
+    "icr_pass",
+    "icr_fail",
+    "icr_best_of_failed",
+    "iav_pass",
+    "iav_fail",
+    "iav_skipped",
+]
+
+
+class Attempt(TypedDict):
+    """One selector call and the checks run on its answer.
+
+    `round` is 0 for the text-only round and n for the n-th visual clue; `try_index` counts
+    re-selections inside a round. Scores stay None when the check did not run.
+    """
+
+    round: int
+    try_index: int
+    clue_tool: str | None
+    selected: int | None
+    entity: str | None
+    raw_answer: str
+    match: str
+    icr_score: float | None
+    icr_passed: bool | None
+    iav_score: float | None
+    iav_passed: bool | None
+    iav_method: str | None
+    decision: Decision
+
+
+class ClueStep(TypedDict):
+    """What a VIF step produced: the tool, its text, and whether the round ran."""
+
+    tool: str
+    provider: str
+    text: str
+    used: bool
+    error: NotRequired[str]
+
+
+class RankedEntity(TypedDict):
+    """One row of the top-K output."""
+
+    name: str
+    qid: str | None
+    source: Literal["passed", "failed", "candidate"]
+
+
+class LinkResult(TypedDict):
+    """The graph's answer for one mention."""
+
+    entity: str | None
+    qid: str | None
+    nil: bool
+    decided_by: str
+    top_k: list[RankedEntity]
+    selector_calls: int
+    rounds: int
+
+
+def merge_attempts(left: list[Attempt], right: list[Attempt]) -> list[Attempt]:
+    """Reducer: an attempt with the same (round, try_index) replaces the earlier record."""
+    merged = {(a["round"], a["try_index"]): a for a in left}
+    for attempt in right:
+        merged[(attempt["round"], attempt["try_index"])] = attempt
+    return sorted(merged.values(), key=lambda a: (a["round"], a["try_index"]))
+
+
+def append(left: list, right: list) -> list:
+    """Reducer: concatenate."""
+    return left + right
+
+
+@dataclass(kw_only=True)
+class InputState:
+    """What a caller gives the graph for one mention.
+
+    `clues` maps an image-to-text tool name (ocr, caption, dense_caption, tags) to text that
+    came with the input (the benchmarks carry Azure AI Vision output); the `carried` tool
+    provider reads it. `candidates` skips retrieval when given.
+    """
+
+    mention: str
+    context: str = ""
+    image: str | None = None
+    candidates: list[Candidate] = field(default_factory=list)
+    clues: dict[str, str] = field(default_factory=dict)
+    sample_id: str | None = None
+
+
+@dataclass(kw_only=True)
+class State(InputState):
+    """Working state: the current round, its exclusions, and the record of every try."""
+
+    round: int = 0
+    clue: str = ""
+    clue_tool: str | None = None
+    excluded: list[int] = field(default_factory=list)
+    checking: int = 0
+    image_ok: bool = False
+    attempts: Annotated[list[Attempt], merge_attempts] = field(default_factory=list)
+    clue_steps: Annotated[list[ClueStep], append] = field(default_factory=list)
+    warnings: Annotated[list[str], append] = field(default_factory=list)
+    result: LinkResult | None = None
+
+
+@dataclass(kw_only=True)
+class OutputState:
+    """What the graph returns: the result and the story of every round."""
+
+    result: LinkResult | None = None
+    attempts: list[Attempt] = field(default_factory=list)
+    clue_steps: list[ClueStep] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
