@@ -134,7 +134,7 @@ class Context:
             raw = os.environ.get(ENV_PREFIX + f.name.upper())
             if raw is None or getattr(self, f.name) != f.default:
                 continue
-            setattr(self, f.name, _convert(f.name, raw, hints[f.name]))
+            setattr(self, f.name, convert_setting(f.name, raw, hints[f.name]))
         self._validate()
 
     def _validate(self) -> None:
@@ -167,17 +167,17 @@ class Context:
         return overrides.get(tool, default)
 
 
-def _convert(name: str, raw: str, hint: object) -> object:
+def convert_setting(name: str, raw: str, hint: object) -> object:
     if hint is bool:
         if raw.lower() in _TRUE | _FALSE:
             return raw.lower() in _TRUE
-        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a boolean")
+        raise ValueError(f"{name}={raw!r} is not a boolean")
     if hint in (int, float):
         try:
             return hint(raw)  # type: ignore[operator]
         except ValueError:
-            raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a {hint.__name__}") from None  # type: ignore[union-attr]
+            raise ValueError(f"{name}={raw!r} is not a {hint.__name__}") from None  # type: ignore[union-attr]
     choices = get_args(hint)
     if choices and raw not in choices:
-        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} must be one of {list(choices)}")
+        raise ValueError(f"{name}={raw!r} must be one of {list(choices)}")
     return raw

@@ -1,0 +1,113 @@
+"""`i2cr link`: link one mention and print its story, or a JSONL/dataset file in batch."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+from i2cr.batch import link_one, read_jsonl_rows, run_batch, sample_rows
+from i2cr.cli.options import add_context_options, context_from
+from i2cr.datasets import load_release
+from i2cr.errors import InputError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the `link` subcommand."""
+    parser = commands.add_parser(
+        "link",
+        help="link a mention, or every row of a JSONL or dataset file",
+        description="Link one mention (printed) or many (--output results JSONL, resumable).",
+    )
+    parser.add_argument("mention", nargs="?", help="the mention text to link")
+    parser.add_argument("--context", default="", help="the text around the mention")
+    parser.add_argument("--image", help="path of the mention image")
+    parser.add_argument("--candidates", help="JSON file: a list of {name, desc, qid}")
+    parser.add_argument(
+        "--clue", action="append", default=[], metavar="TOOL=TEXT", help="a carried clue"
+    )
+    parser.add_argument("--input", help="JSONL file of graph inputs, one mention per line")
+    parser.add_argument("--dataset", help="a dataset file in the I2CR release format")
+    parser.add_argument("--image-dir", help="folder of the dataset's images")
+    parser.add_argument("--id", help="link only this sample of --dataset")
+    parser.add_argument("--limit", type=int, help="link at most this many rows")
+    parser.add_argument("--output", help="results JSONL (batch mode; resumes if it exists)")
+    parser.add_argument("--retry-errors", action="store_true", help="rerun rows that failed")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON record")
+    add_context_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch to single or batch linking."""
+    context = context_from(args.settings)
+    from i2cr.graph import graph
+
+    if args.output:
+        rows, total = _batch_rows(args)
+        summary = run_batch(
+            graph, rows, args.output, context, retry_errors=args.retry_errors, total=total
+        )
+        print(
+            f"linked {summary.linked}, failed {summary.failed}, "
+            f"already done {summary.skipped} -> {args.output}"
+        )
+        return 0
+    row = _single_row(args)
+    record = link_one(graph, row, context)
+    print(json.dumps(record, ensure_ascii=False, indent=2) if args.json else describe(record))
+    return 0
+
+
+def _batch_rows(args: argparse.Namespace) -> tuple[Any, int | None]:
+    if args.input:
+        rows = read_jsonl_rows(args.input)
+        return itertools.islice(rows, args.limit), args.limit
+    if args.dataset:
+        samples = load_release(args.dataset, args.image_dir)[: args.limit]
+        return sample_rows(samples), len(samples)
+    raise InputError("batch mode (--output) needs --input or --dataset")
+
+
+def _single_row(args: argparse.Namespace) -> dict[str, Any]:
+    if args.dataset:
+        samples = load_release(args.dataset, args.image_dir)
+        chosen = [s for s in samples if s.id == args.id] if args.id else samples[:1]
+        if not chosen:
+            raise InputError(f"no sample with id {args.id!r} in {args.dataset}")
+        return chosen[0].graph_input()
+    if not args.mention:
+        raise InputError("give a mention, or --dataset/--input")
+    clues = dict(c.split("=", 1) for c in args.clue if "=" in c)
+    candidates = json.loads(Path(args.candidates).read_text()) if args.candidates else []
+    return {
+        "mention": args.mention,
+        "context": args.context,
+        "image": args.image,
+        "candidates": candidates,
+        "clues": clues,
+    }
+
+
+def describe(record: dict[str, Any]) -> str:
+    """A person's view of one record: answer, top-K and each try's decision."""
+    result = record["result"]
+    answer = "NIL" if result["nil"] else f"{result['entity']} ({result['qid'] or 'no qid'})"
+    lines = [f"entity: {answer}", f"decided by: {result['decided_by']}", "top-k:"]
+    lines += [
+        f"  {i}. {e['name']} ({e['qid'] or '-'}) [{e['source']}]"
+        for i, e in enumerate(result["top_k"], start=1)
+    ]
+    lines.append("rounds:")
+    for a in record["attempts"]:
+        icr = "-" if a["icr_score"] is None else f"{a['icr_score']:.3f}"
+        iav = "-" if a["iav_score"] is None else f"{a['iav_score']:.3f} ({a['iav_method']})"
+        lines.append(
+            f"  round {a['round']} try {a['try_index']} clue={a['clue_tool'] or 'none'}: "
+            f"{a['entity'] or 'NIL'} [{a['match']}] ICR={icr} IAV={iav} -> {a['decision']}"
+        )
+    lines += [f"warning: {w}" for w in record["warnings"]]
+    lines.append(f"selector calls: {result['selector_calls']}, {record['seconds']:.2f} s")
+    return "\n".join(lines)
