@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from langgraph.graph.state import CompiledStateGraph
 from tqdm import tqdm
 
 from i2cr.context import Context
@@ -17,6 +17,13 @@ from i2cr.datasets import Sample
 from i2cr.errors import InputError
 
 Row = tuple[str, dict[str, Any] | InputError]
+
+
+class Linker(Protocol):
+    """What `run_batch` drives: the compiled graph, or anything invoked the same way."""
+
+    def invoke(self, input: Any, /, *, context: Any) -> Any:  # noqa: D102
+        ...
 
 
 @dataclass
@@ -75,7 +82,7 @@ def finished_ids(output: Path, retry_errors: bool = False) -> set[str]:
     return {json.loads(line)["id"] for line in kept}
 
 
-def link_one(graph: CompiledStateGraph, row: dict[str, Any], context: Context) -> dict[str, Any]:
+def link_one(graph: Linker, row: dict[str, Any], context: Context) -> dict[str, Any]:
     """Run the graph on one input; the record holds the result and every round."""
     graph_input = {k: v for k, v in row.items() if k != "gold"}
     started = time.perf_counter()
@@ -90,7 +97,7 @@ def link_one(graph: CompiledStateGraph, row: dict[str, Any], context: Context) -
 
 
 def run_batch(
-    graph: CompiledStateGraph,
+    graph: Linker,
     rows: Iterable[Row],
     output: str | Path,
     context: Context,
@@ -98,33 +105,65 @@ def run_batch(
     retry_errors: bool = False,
     total: int | None = None,
     progress: bool = True,
+    workers: int = 1,
 ) -> BatchSummary:
     """Link every row not yet in `output`, appending one JSON line per row.
 
     A bad row is recorded with its error and the run goes on; rerunning after an interruption
-    skips the rows already written (errors too, unless `retry_errors`).
+    skips the rows already written (errors too, unless `retry_errors`). With `workers` > 1 up
+    to that many rows are linked at once (threads) and lines are written as they finish.
     """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     done = finished_ids(output, retry_errors)
     summary = BatchSummary()
-    with output.open("a", encoding="utf-8") as sink:
-        for row_id, row in tqdm(rows, total=total, disable=not progress, desc="linking"):
+    with (
+        output.open("a", encoding="utf-8") as sink,
+        ThreadPoolExecutor(max_workers=workers) as pool,
+        tqdm(total=total, disable=not progress, desc="linking") as bar,
+    ):
+        running: set[Future[dict[str, Any]]] = set()
+
+        def write_finished(block: bool) -> None:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED) if block else (running, None)
+            for future in [f for f in finished if f.done()]:
+                running.discard(future)
+                record = future.result()
+                if "error" in record:
+                    summary.failed += 1
+                else:
+                    summary.linked += 1
+                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+                sink.flush()
+                bar.update()
+
+        for row_id, row in rows:
             if row_id in done:
                 summary.skipped += 1
+                bar.update()
                 continue
-            record: dict[str, Any] = {"id": row_id}
-            if isinstance(row, dict) and row.get("gold"):
-                record["gold"] = row["gold"]
-            try:
-                if isinstance(row, InputError):
-                    raise row
-                record.update(link_one(graph, row, context))
-                summary.linked += 1
-            except Exception as err:  # one bad row must not end the batch
-                record["error"] = f"{type(err).__name__}: {err}"
-                summary.failed += 1
-            sink.write(json.dumps(record, ensure_ascii=False) + "\n")
-            sink.flush()
             done.add(row_id)
+            running.add(pool.submit(_record, graph, row_id, row, context))
+            while len(running) >= workers:
+                write_finished(block=True)
+        while running:
+            write_finished(block=True)
     return summary
+
+
+def _record(
+    graph: Linker, row_id: str, row: dict[str, Any] | InputError, context: Context
+) -> dict[str, Any]:
+    """Link one row into its results line, or record the error that stopped it."""
+    record: dict[str, Any] = {"id": row_id}
+    if isinstance(row, dict) and row.get("gold"):
+        record["gold"] = row["gold"]
+    try:
+        if isinstance(row, InputError):
+            raise row
+        record.update(link_one(graph, row, context))
+    except Exception as err:  # one bad row must not end the batch
+        record["error"] = f"{type(err).__name__}: {err}"
+    return record

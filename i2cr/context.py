@@ -94,6 +94,13 @@ class Context:
         default="ocr,caption,dense_caption,tags",
         metadata={"description": "Image-to-text tools for the VIF rounds, in order, comma-separated."},
     )
+    clue_rounds: Literal["one_per_round", "all_in_one"] = field(
+        default="one_per_round",
+        metadata={
+            "description": "VIF rounds: one tool's clue per round (the method), or every "
+            "tool's clue together in a single round (the paper's all-clues ablation)."
+        },
+    )
     clue_providers: str = field(
         default="carried",
         metadata={

@@ -15,29 +15,45 @@ CARRIED = "carried"
 
 
 def vif(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Run tools in the configured order until one yields text; empty clues are skipped."""
+    """Run tools in the configured order until one yields text; empty clues are skipped.
+
+    With `clue_rounds="all_in_one"` every remaining tool runs and their texts form one clue.
+    """
     context = settings(runtime)
     steps: list[ClueStep] = []
     for tool_name in remaining_clue_tools(state, context):
-        provider = context.provider_for(tool_name)
-        step = ClueStep(tool=tool_name, provider=provider, text="", used=False)
-        if provider != CARRIED and not state.image_ok:
-            step["error"] = "no usable image"
-            steps.append(step)
-            continue
-        try:
-            tool = get_clue_tool(tool_name, provider)
-            step["text"] = str(tool.invoke({"image": state.image, "carried": state.clues})).strip()
-        except Exception as err:  # a failing model must not end the mention's run
-            step["error"] = f"{type(err).__name__}: {err}"
-        if step["text"]:
-            step["used"] = True
-            return {
-                "clue_steps": [*steps, step],
-                "round": state.round + 1,
-                "clue": step["text"],
-                "clue_tool": tool_name,
-                "excluded": [],
-            }
+        step = _clue_step(tool_name, state, context)
         steps.append(step)
-    return {"clue_steps": steps, "clue": "", "clue_tool": None}
+        if step["used"] and context.clue_rounds == "one_per_round":
+            return _new_round(state, steps, step["text"], tool_name)
+    used = [s for s in steps if s["used"]]
+    if not used:
+        return {"clue_steps": steps, "clue": "", "clue_tool": None}
+    clue = "; ".join(f"{s['tool'].replace('_', ' ')}: {s['text']}" for s in used)
+    return _new_round(state, steps, clue, "+".join(s["tool"] for s in used))
+
+
+def _clue_step(tool_name: str, state: State, context: Context) -> ClueStep:
+    """Run one image-to-text tool; a failure is recorded on the step, never raised."""
+    provider = context.provider_for(tool_name)
+    step = ClueStep(tool=tool_name, provider=provider, text="", used=False)
+    if provider != CARRIED and not state.image_ok:
+        step["error"] = "no usable image"
+        return step
+    try:
+        tool = get_clue_tool(tool_name, provider)
+        step["text"] = str(tool.invoke({"image": state.image, "carried": state.clues})).strip()
+    except Exception as err:  # a failing model must not end the mention's run
+        step["error"] = f"{type(err).__name__}: {err}"
+    step["used"] = bool(step["text"])
+    return step
+
+
+def _new_round(state: State, steps: list[ClueStep], clue: str, clue_tool: str) -> dict[str, Any]:
+    return {
+        "clue_steps": steps,
+        "round": state.round + 1,
+        "clue": clue,
+        "clue_tool": clue_tool,
+        "excluded": [],
+    }
