@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from i2cr.context import Context
+from i2cr.models.chat import register_chat_model
+
+_counter = itertools.count()
+
+CANDIDATES = [
+    {"name": "Ruth Rendell", "desc": "Ruth Rendell was an English author of thrillers.", "qid": "Q1"},
+    {"name": "Ed Rendell", "desc": "Ed Rendell is an American politician, governor.", "qid": "Q2"},
+    {"name": "Don Rendell", "desc": "Don Rendell was an English jazz saxophonist.", "qid": "Q3"},
+]
+
+
+class RecordingChat(FakeListChatModel):
+    """Scripted answers in order; keeps every prompt it was given."""
+
+    prompts: list[str] = []
+
+    def _call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+        self.prompts.append("\n".join(str(m.content) for m in messages))
+        return super()._call(messages, *args, **kwargs)
+
+
+@pytest.fixture
+def scripted() -> Callable[..., tuple[RecordingChat, Context]]:
+    """A fake selector answering the given texts in order, and a context using it."""
+
+    def make(*answers: str, **settings: Any) -> tuple[RecordingChat, Context]:
+        spec = f"test:scripted-{next(_counter)}"
+        model = RecordingChat(responses=list(answers), prompts=[])
+        register_chat_model(spec, model)
+        return model, Context(selector=spec, **settings)
+
+    return make
+
+
+@pytest.fixture
+def scores(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Fix the ICR and IAV scores per entity name instead of running models."""
+
+    def fix(icr: dict[str, float] | None = None, iav: dict[str, float] | None = None) -> None:
+        def by_name(table: dict[str, float]) -> Callable[..., list[float]]:
+            def score(*args: Any) -> list[float]:
+                entity_texts = args[-1]
+                return [next(v for k, v in table.items() if t.startswith(k)) for t in entity_texts]
+
+            return score
+
+        if icr is not None:
+            monkeypatch.setattr("i2cr.nodes.icr.cosine", by_name(icr))
+        if iav is not None:
+            monkeypatch.setattr("i2cr.nodes.iav.cosine", by_name(iav))
+
+    return fix
+
+
+@pytest.fixture
+def mention() -> dict[str, Any]:
+    return {
+        "mention": "Governor Rendell",
+        "context": "Governor Rendell announced the budget.",
+        "candidates": [dict(c) for c in CANDIDATES],
+        "clues": {"ocr": "", "caption": "a man at a podium", "dense_caption": "a man; a flag",
+                  "tags": "person; suit; flag"},
+    }

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from i2cr.selection import build_messages, lead_sentences, parse_answer
+
+CANDS = [
+    {"name": "Pennsylvania_(state)", "desc": "A state. It is in the US. Big."},
+    {"name": "Pennsylvania", "desc": "Pennsylvania is a state located in the Mid-Atlantic."},
+]
+
+
+def test_prompt_is_the_reference_prompt():
+    system, user = build_messages(
+        mention="PA", context="Route 33, PA", candidates=CANDS, desc_chars=10
+    )
+    assert system.content == (
+        "Your task is to create matches between the mention and candidate entities to select "
+        "the best-matched entity for the given mention."
+    )
+    assert user.content == (
+        "GIVEN:\n{'mention': 'PA', 'mention context text': 'Route 33, PA', 'candidate entities': "
+        "{'1. Pennsylvania (state)': 'A state. It is in the US.', "
+        "'2. Pennsylvania': 'Pennsylvania is a state located in the Mid-Atlantic.'}}\n"
+        "Choose only one option from candidate entities; no explanations or multiple choices.\n"
+        "Must use this format for the final answer: <|ANSWER|>: <The entity name you selected>."
+    )
+
+
+def test_prompt_with_clue_exclusion_and_nil():
+    system, user = build_messages(
+        mention="PA", context="c", candidates=CANDS, clue="a road", excluded=["Pennsylvania"],
+        allow_nil=True,
+    )
+    assert system.content.endswith("If no candidate matches the mention, you ANSWER: nil.")
+    assert "'mention image information': 'Pay special attention to the mention image " in user.content
+    assert "a road'" in user.content
+    assert "}}\n Note that Pennsylvania in the candidates has been excluded.\nChoose" in user.content
+
+
+def test_lead_sentences_keeps_whole_sentences():
+    assert lead_sentences("One two. Three four. Five.", 5) == "One two."
+    assert lead_sentences("One two. Three four. Five.", 12) == "One two. Three four."
+    assert lead_sentences("No end", 100) == "No end"
+
+
+def test_parse_answer_variants():
+    assert parse_answer("<|ANSWER|>: 2. Pennsylvania", CANDS, False).index == 1
+    exact = parse_answer("<|ANSWER|>: Pennsylvania (state)", CANDS, False)
+    assert (exact.index, exact.match) == (0, "exact")
+    contained = parse_answer("The answer is Pennsylvania (state) clearly", CANDS, False)
+    assert (contained.index, contained.match) == (0, "contained")
+    assert parse_answer("<|ANSWER|>: nil", CANDS, True).match == "nil"
+    fuzzy = parse_answer("<|ANSWER|>: Pensylvania state", CANDS, False)
+    assert fuzzy.match == "fuzzy" and fuzzy.index == 0
+
+
+def test_parse_answer_skips_excluded():
+    parsed = parse_answer("<|ANSWER|>: Pennsylvania", CANDS, False, excluded={1})
+    assert parsed.index == 0
