@@ -73,7 +73,9 @@ class Context:
     )
     alpha: float = field(
         default=0.5,
-        metadata={"description": "ICR threshold: cosine(mention side, entity side) must exceed it."},
+        metadata={
+            "description": "ICR threshold: cosine(mention side, entity side) must exceed it."
+        },
     )
     beta: float = field(
         default=31.0,
@@ -92,7 +94,9 @@ class Context:
     )
     clue_order: str = field(
         default="ocr,caption,dense_caption,tags",
-        metadata={"description": "Image-to-text tools for the VIF rounds, in order, comma-separated."},
+        metadata={
+            "description": "Image-to-text tools for the VIF rounds, in order, comma-separated."
+        },
     )
     clue_rounds: Literal["one_per_round", "all_in_one"] = field(
         default="one_per_round",
@@ -126,12 +130,16 @@ class Context:
     use_vif: bool = field(default=True, metadata={"description": "Run VIF (ablation switch)."})
     desc_chars: int = field(
         default=120,
-        metadata={"description": "Entity descriptions in the prompt keep whole sentences up to "
-        "at least this many characters."},
+        metadata={
+            "description": "Entity descriptions in the prompt keep whole sentences up to "
+            "at least this many characters."
+        },
     )
     kg: str = field(
         default="",
-        metadata={"description": "Knowledge graph (entities JSONL) for mentions without candidates."},
+        metadata={
+            "description": "Knowledge graph (entities JSONL) for mentions without candidates."
+        },
     )
 
     def __post_init__(self) -> None:
@@ -175,15 +183,16 @@ class Context:
 
 
 def convert_setting(name: str, raw: str, hint: object) -> object:
+    """Convert a setting given as text to the field's type, with a clear error."""
     if hint is bool:
         if raw.lower() in _TRUE | _FALSE:
             return raw.lower() in _TRUE
         raise ValueError(f"{name}={raw!r} is not a boolean")
     if hint in (int, float):
         try:
-            return hint(raw)  # type: ignore[operator]
+            return hint(raw)
         except ValueError:
-            raise ValueError(f"{name}={raw!r} is not a {hint.__name__}") from None  # type: ignore[union-attr]
+            raise ValueError(f"{name}={raw!r} is not a {hint.__name__}") from None
     choices = get_args(hint)
     if choices and raw not in choices:
         raise ValueError(f"{name}={raw!r} must be one of {list(choices)}")

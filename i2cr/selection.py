@@ -56,9 +56,7 @@ def build_messages(
     system = prompts.SYSTEM_PROMPT
     if allow_nil:
         system = f"{system}\n{prompts.NIL_INSTRUCTION}"
-    notes = "".join(
-        "\n " + prompts.EXCLUSION_NOTE.format(name=display_name(n)) for n in excluded
-    )
+    notes = "".join("\n " + prompts.EXCLUSION_NOTE.format(name=display_name(n)) for n in excluded)
     user = prompts.USER_PROMPT.format(ask_dict=ask_dict, notes=notes)
     return [SystemMessage(content=system), HumanMessage(content=user)]
 

@@ -13,7 +13,11 @@ from i2cr.models.chat import register_chat_model
 _counter = itertools.count()
 
 CANDIDATES = [
-    {"name": "Ruth Rendell", "desc": "Ruth Rendell was an English author of thrillers.", "qid": "Q1"},
+    {
+        "name": "Ruth Rendell",
+        "desc": "Ruth Rendell was an English author of thrillers.",
+        "qid": "Q1",
+    },
     {"name": "Ed Rendell", "desc": "Ed Rendell is an American politician, governor.", "qid": "Q2"},
     {"name": "Don Rendell", "desc": "Don Rendell was an English jazz saxophonist.", "qid": "Q3"},
 ]
@@ -68,6 +72,10 @@ def mention() -> dict[str, Any]:
         "mention": "Governor Rendell",
         "context": "Governor Rendell announced the budget.",
         "candidates": [dict(c) for c in CANDIDATES],
-        "clues": {"ocr": "", "caption": "a man at a podium", "dense_caption": "a man; a flag",
-                  "tags": "person; suit; flag"},
+        "clues": {
+            "ocr": "",
+            "caption": "a man at a podium",
+            "dense_caption": "a man; a flag",
+            "tags": "person; suit; flag",
+        },
     }

@@ -7,10 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+from conftest import CANDIDATES
+
 from i2cr import graph
 from i2cr.batch import read_jsonl_rows, run_batch
-
-from conftest import CANDIDATES
 
 ANSWER = "<|ANSWER|>: Ed Rendell"
 

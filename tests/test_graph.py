@@ -99,7 +99,10 @@ def test_empty_clue_is_skipped_without_a_selector_call(scripted, scores, mention
     _, context = scripted(RUTH, ED, clue_order="ocr,caption")
     scores(icr=HIGH, iav={"Ruth": 0.1, "Ed": 0.9, "Don": 0.1})
     out = run(mention, context)
-    assert [(s["tool"], s["used"]) for s in out["clue_steps"]] == [("ocr", False), ("caption", True)]
+    assert [(s["tool"], s["used"]) for s in out["clue_steps"]] == [
+        ("ocr", False),
+        ("caption", True),
+    ]
     assert out["result"]["selector_calls"] == 2
     assert out["attempts"][1]["clue_tool"] == "caption"
 
@@ -183,7 +186,10 @@ def test_iav_switched_off_icr_failure_goes_to_vif(scripted, scores, mention):
     _, context = scripted(RUTH, ED, use_iav=False, max_reselect=0, clue_order="caption")
     scores(icr={"Ruth": 0.1, "Ed": 0.9, "Don": 0.1})
     out = run(mention, context)
-    assert decisions(out) == [(0, 0, "Ruth Rendell", "icr_best_of_failed"), (1, 0, "Ed Rendell", "icr_pass")]
+    assert decisions(out) == [
+        (0, 0, "Ruth Rendell", "icr_best_of_failed"),
+        (1, 0, "Ed Rendell", "icr_pass"),
+    ]
     assert all(a["iav_score"] is None for a in out["attempts"])
 
 

@@ -27,13 +27,21 @@ def test_prompt_is_the_reference_prompt():
 
 def test_prompt_with_clue_exclusion_and_nil():
     system, user = build_messages(
-        mention="PA", context="c", candidates=CANDS, clue="a road", excluded=["Pennsylvania"],
+        mention="PA",
+        context="c",
+        candidates=CANDS,
+        clue="a road",
+        excluded=["Pennsylvania"],
         allow_nil=True,
     )
     assert system.content.endswith("If no candidate matches the mention, you ANSWER: nil.")
-    assert "'mention image information': 'Pay special attention to the mention image " in user.content
+    assert (
+        "'mention image information': 'Pay special attention to the mention image " in user.content
+    )
     assert "a road'" in user.content
-    assert "}}\n Note that Pennsylvania in the candidates has been excluded.\nChoose" in user.content
+    assert (
+        "}}\n Note that Pennsylvania in the candidates has been excluded.\nChoose" in user.content
+    )
 
 
 def test_lead_sentences_keeps_whole_sentences():

@@ -65,8 +65,11 @@ def test_run_through_http_api_links_an_entity(server):
             "mention": "Ed Rendell",
             "context": "Governor Ed Rendell announced the state budget.",
             "candidates": [
-                {"name": "Ed Rendell", "desc": "American politician, governor of Pennsylvania.",
-                 "qid": "Q2"},
+                {
+                    "name": "Ed Rendell",
+                    "desc": "American politician, governor of Pennsylvania.",
+                    "qid": "Q2",
+                },
                 {"name": "Ruth Rendell", "desc": "English author of crime novels.", "qid": "Q1"},
             ],
         },

@@ -6,7 +6,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from i2cr.context import Context
-from i2cr.graph.routers import after_icr, after_iav, after_select, after_vif
+from i2cr.graph.routers import after_iav, after_icr, after_select, after_vif
 from i2cr.nodes.finalize import finalize
 from i2cr.nodes.iav import iav
 from i2cr.nodes.icr import icr
@@ -16,7 +16,7 @@ from i2cr.nodes.vif import vif
 from i2cr.state import InputState, OutputState, State
 
 
-def build_graph() -> CompiledStateGraph:
+def build_graph() -> CompiledStateGraph[State, Context, InputState, OutputState]:
     """Wire the nodes and routers and compile."""
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=OutputState

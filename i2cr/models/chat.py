@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -40,7 +41,7 @@ def _load(spec: str, adapter: str, base_url: str, max_tokens: int) -> BaseChatMo
         )
     from langchain.chat_models import init_chat_model
 
-    kwargs: dict[str, object] = {"temperature": 0, "max_tokens": max_tokens}
+    kwargs: dict[str, Any] = {"temperature": 0, "max_tokens": max_tokens}
     if base_url:
         kwargs["base_url"] = base_url
     try:

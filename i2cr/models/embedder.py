@@ -39,7 +39,9 @@ def embed(spec: str, texts: list[str]) -> np.ndarray:
     """Unit-normalised embeddings, one row per text."""
     model = load_embedder(spec)
     return np.asarray(
-        model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        model.encode(
+            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
     )
 
 

@@ -10,7 +10,15 @@ from i2cr.context import Context
 from i2cr.nodes.common import settings
 from i2cr.state import Attempt, Candidate, LinkResult, RankedEntity, State
 
-ROUND_CLOSING = {"nil", "selected", "icr_pass", "icr_best_of_failed", "iav_pass", "iav_fail", "iav_skipped"}
+ROUND_CLOSING = {
+    "nil",
+    "selected",
+    "icr_pass",
+    "icr_best_of_failed",
+    "iav_pass",
+    "iav_fail",
+    "iav_skipped",
+}
 
 
 def verified(attempt: Attempt) -> bool:

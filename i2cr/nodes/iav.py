@@ -10,7 +10,7 @@ from i2cr.context import Context
 from i2cr.models.clip import clip_scores
 from i2cr.models.embedder import cosine
 from i2cr.nodes.common import current_attempt, entity_text, settings
-from i2cr.state import Attempt, State
+from i2cr.state import Attempt, Decision, State
 
 
 def image_as_text(state: State) -> str:
@@ -37,7 +37,7 @@ def iav(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     else:
         method, threshold = "skipped", 0.0
     passed = None if score is None else score >= threshold
-    decision = "iav_skipped" if passed is None else ("iav_pass" if passed else "iav_fail")
+    decision: Decision = "iav_skipped" if passed is None else ("iav_pass" if passed else "iav_fail")
     checked = Attempt(
         **{
             **attempt,
