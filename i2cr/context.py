@@ -113,6 +113,41 @@ class Context:
             "'carried' reads the clues given with the input."
         },
     )
+    hub_models: str = field(
+        default="",
+        metadata={
+            "description": "Hugging Face model of each tool for the 'hub' provider, "
+            "'tool=model id' comma-separated; tools left out use i2cr.tools.hub.DEFAULT_MODELS "
+            "(BLIP captions, Florence-2 dense captions and OCR, ViT ImageNet tags)."
+        },
+    )
+    tag_min_score: float = field(
+        default=0.05,
+        metadata={"description": "Classifier tags keep labels with at least this probability."},
+    )
+    clue_cache_dir: str = field(
+        default="",
+        metadata={
+            "description": "Directory keeping image-to-text outputs per image content hash "
+            "across runs; empty: kept in memory for this process only."
+        },
+    )
+    allow_image_urls: bool = field(
+        default=False,
+        metadata={"description": "Accept http(s) URLs as the mention image (fetched)."},
+    )
+    image_max_bytes: int = field(
+        default=20_000_000,
+        metadata={"description": "Largest image file or download accepted, in bytes."},
+    )
+    image_max_pixels: int = field(
+        default=50_000_000,
+        metadata={"description": "Largest image accepted, in pixels (width x height)."},
+    )
+    image_timeout_s: float = field(
+        default=10.0,
+        metadata={"description": "Seconds allowed for fetching an image URL."},
+    )
     fallback: Literal["text_only", "best_score"] = field(
         default="text_only",
         metadata={
@@ -156,7 +191,14 @@ class Context:
         unknown = [t for t in self.clue_tool_order if t not in CLUE_TOOLS]
         if unknown:
             raise ValueError(f"clue_order names unknown tools {unknown}; known: {list(CLUE_TOOLS)}")
-        for name in ("k", "top_k", "desc_chars", "selector_max_tokens"):
+        for name in (
+            "k",
+            "top_k",
+            "desc_chars",
+            "selector_max_tokens",
+            "image_max_bytes",
+            "image_max_pixels",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_reselect < 0:
