@@ -176,6 +176,21 @@ class Context:
             "description": "Knowledge graph (entities JSONL) for mentions without candidates."
         },
     )
+    ranker: Literal["none", "dim"] = field(
+        default="none",
+        metadata={
+            "description": "Learned first stage before TES: 'dim' re-orders the candidates with "
+            "the trained DIM fusion ranker (i2cr.dim) and keeps the best ranker_keep; 'none' "
+            "keeps the given or retrieved order."
+        },
+    )
+    ranker_keep: int = field(
+        default=10, metadata={"description": "Candidates kept after the ranker re-orders them."}
+    )
+    ranker_weights: str = field(
+        default="",
+        metadata={"description": "Folder of DIM weights; empty: the weights shipped with i2cr."},
+    )
 
     def __post_init__(self) -> None:
         """Apply `I2CR_*` environment overrides to fields left at their default, then validate."""
@@ -198,6 +213,7 @@ class Context:
             "selector_max_tokens",
             "image_max_bytes",
             "image_max_pixels",
+            "ranker_keep",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
