@@ -173,7 +173,8 @@ class Context:
     kg: str = field(
         default="",
         metadata={
-            "description": "Knowledge graph (entities JSONL) for mentions without candidates."
+            "description": "Knowledge graph for mentions without candidates: an SQLite store "
+            "built by `i2cr kg build` (indexed) or an entities JSONL (searched exhaustively)."
         },
     )
     ranker: Literal["none", "dim"] = field(
