@@ -1,0 +1,83 @@
+"""KG entities and the JSONL files they come in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from i2cr.errors import InputError
+from i2cr.state import Candidate
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A KG entity: its id, name, other names, description and image."""
+
+    qid: str
+    name: str
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+    image: str | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Every name the entity can be found by."""
+        return (self.name, *(a for a in self.aliases if a != self.name))
+
+    def as_candidate(self, description: str | None = None) -> Candidate:
+        """Show the entity as the selector sees it (optionally with another description)."""
+        desc = self.description if description is None else description
+        return Candidate(name=self.name, desc=desc, qid=self.qid)
+
+
+def entity_from_row(row: Any, where: str) -> Entity:
+    """Read an entity from one JSON object {qid|id, name, aliases?, description|desc?, image?}."""
+    if not isinstance(row, dict):
+        raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    qid = row.get("qid", row.get("id"))
+    if not isinstance(qid, str | int) or not str(qid).strip():
+        raise InputError(f"{where} field 'qid': missing or empty (the entity id)")
+    name = row.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError(f"{where} field 'name': missing or empty")
+    aliases = row.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise InputError(f"{where} field 'aliases': expected a list of strings")
+    description = row.get("description", row.get("desc")) or ""
+    if not isinstance(description, str):
+        raise InputError(f"{where} field 'description': expected a string")
+    image = row.get("image") or None
+    if image is not None and not isinstance(image, str):
+        raise InputError(f"{where} field 'image': expected a string")
+    return Entity(
+        qid=str(qid).strip(),
+        name=name.strip(),
+        description=description.strip(),
+        aliases=tuple(a.strip() for a in aliases if a.strip()),
+        image=image,
+    )
+
+
+def iter_entities(path: str | Path) -> Iterator[tuple[int, Entity]]:
+    """(line number, entity) for each non-blank line of a JSONL entity file."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"entity file not found: {file}")
+    with file.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"{file}:{number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"{where}: not valid JSON ({err.msg})") from err
+            yield number, entity_from_row(row, where)
+
+
+def read_entities(path: str | Path) -> list[Entity]:
+    """Every entity of a JSONL entity file."""
+    return [entity for _, entity in iter_entities(path)]

@@ -1,0 +1,286 @@
+"""A knowledge graph in one SQLite file, with a character-trigram index for candidate retrieval.
+
+A query reads the posting lists of the mention's trigrams only, counts how many trigrams each
+label shares with the mention, keeps a pool of the best labels by three overlap views (the
+mention inside the label, the label inside the mention, and both alike) and ranks that pool with
+the same rapidfuzz ranking exhaustive search uses. No query touches every entity.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from i2cr.errors import InputError
+from i2cr.kg.entities import Entity
+from i2cr.kg.matching import normalize, rank_labels, trigrams
+from i2cr.state import Candidate
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+FORMAT_VERSION = "1"
+
+SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE entities (
+    id INTEGER PRIMARY KEY, qid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+    aliases TEXT NOT NULL, description TEXT NOT NULL, image TEXT
+);
+CREATE TABLE labels (id INTEGER PRIMARY KEY, entity INTEGER NOT NULL, text TEXT NOT NULL);
+CREATE TABLE grams (gram TEXT PRIMARY KEY, postings BLOB NOT NULL);
+"""
+
+# LLM-written texts per entity (see i2cr.kg.enrich); kept across rebuilds of the same path.
+ENRICHMENT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS enrichments (
+    qid TEXT NOT NULL, kind TEXT NOT NULL, source_hash TEXT NOT NULL, text TEXT NOT NULL,
+    PRIMARY KEY (qid, kind)
+);
+"""
+
+INSERT_BATCH = 10_000
+
+
+def is_sqlite_file(path: str | Path) -> bool:
+    """Tell whether the file is an SQLite database."""
+    with Path(path).open("rb") as file:
+        return file.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+
+
+def text_hash(*parts: str) -> str:
+    """Return a short stable fingerprint of the texts an enrichment was made from."""
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class BuildSummary:
+    """What a build wrote."""
+
+    entities: int
+    labels: int
+    grams: int
+    bytes: int
+
+
+class _IndexBuilder:
+    """Collects (trigram, label) pairs while entities stream in, then writes posting lists."""
+
+    def __init__(self) -> None:
+        self.vocabulary: dict[str, int] = {}
+        self.gram_ids = array("I")
+        self.label_ids = array("I")
+        self.label_sizes = array("B")
+
+    def add(self, label_id: int, text: str) -> None:
+        grams = trigrams(text)
+        for gram in grams:
+            self.gram_ids.append(self.vocabulary.setdefault(gram, len(self.vocabulary)))
+            self.label_ids.append(label_id)
+        self.label_sizes.append(min(len(grams), 255))
+
+    def write(self, db: sqlite3.Connection) -> int:
+        gram_ids = np.frombuffer(self.gram_ids, dtype=np.uint32)
+        order = np.argsort(gram_ids, kind="stable")
+        postings = np.frombuffer(self.label_ids, dtype=np.uint32)[order]
+        ends = np.cumsum(np.bincount(gram_ids, minlength=len(self.vocabulary)))
+        starts = ends - np.bincount(gram_ids, minlength=len(self.vocabulary))
+        grams = list(self.vocabulary)
+        db.executemany(
+            "INSERT INTO grams VALUES (?, ?)",
+            (
+                (grams[i], postings[starts[i] : ends[i]].astype("<u4").tobytes())
+                for i in range(len(grams))
+            ),
+        )
+        db.execute("INSERT INTO meta VALUES ('label_sizes', ?)", (self.label_sizes.tobytes(),))
+        return len(grams)
+
+
+def build_store(
+    entities: Iterable[tuple[str, Entity]], path: str | Path, source: str = ""
+) -> BuildSummary:
+    """Write the entities and their trigram index to an SQLite file at `path`.
+
+    `entities` yields (where, entity) with `where` naming the input row for errors. The file is
+    written next to `path` and moved into place when complete; enrichments of an earlier store
+    at `path` are kept.
+    """
+    target = Path(path)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    db = sqlite3.connect(partial)
+    try:
+        db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
+        db.executescript(SCHEMA + ENRICHMENT_SCHEMA)
+        index = _IndexBuilder()
+        entity_rows: list[tuple[int, str, str, str, str, str | None]] = []
+        label_rows: list[tuple[int, int, str]] = []
+        seen: dict[str, str] = {}
+        entity_count = 0
+        for where, entity in entities:
+            if entity.qid in seen:
+                raise InputError(
+                    f"{where}: duplicate qid {entity.qid!r} (first at {seen[entity.qid]})"
+                )
+            seen[entity.qid] = where
+            entity_rows.append(
+                (
+                    entity_count,
+                    entity.qid,
+                    entity.name,
+                    json.dumps(list(entity.aliases), ensure_ascii=False),
+                    entity.description,
+                    entity.image,
+                )
+            )
+            for text in dict.fromkeys(normalize(label) for label in entity.labels):
+                if text:
+                    label_rows.append((len(index.label_sizes), entity_count, text))
+                    index.add(len(index.label_sizes), text)
+            entity_count += 1
+            if len(entity_rows) >= INSERT_BATCH:
+                _flush(db, entity_rows, label_rows)
+        _flush(db, entity_rows, label_rows)
+        gram_count = index.write(db)
+        db.executemany(
+            "INSERT INTO meta VALUES (?, ?)",
+            [("version", FORMAT_VERSION), ("source", source), ("entities", str(entity_count))],
+        )
+        if target.is_file() and is_sqlite_file(target):
+            db.execute("ATTACH DATABASE ? AS previous", (str(target),))
+            if db.execute(
+                "SELECT 1 FROM previous.sqlite_master WHERE name = 'enrichments'"
+            ).fetchone():
+                db.execute("INSERT INTO enrichments SELECT * FROM previous.enrichments")
+            db.commit()
+            db.execute("DETACH DATABASE previous")
+        db.commit()
+    except BaseException:
+        db.close()
+        partial.unlink(missing_ok=True)
+        raise
+    db.close()
+    os.replace(partial, target)
+    return BuildSummary(entity_count, len(index.label_sizes), gram_count, target.stat().st_size)
+
+
+def _flush(
+    db: sqlite3.Connection,
+    entity_rows: list[tuple[int, str, str, str, str, str | None]],
+    label_rows: list[tuple[int, int, str]],
+) -> None:
+    db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?)", entity_rows)
+    db.executemany("INSERT INTO labels VALUES (?, ?, ?)", label_rows)
+    entity_rows.clear()
+    label_rows.clear()
+
+
+class SqliteKG:
+    """The KG in an SQLite file built by `build_store`; searched through its trigram index.
+
+    `pool` labels per overlap view are re-ranked with rapidfuzz. Posting lists longer than
+    `common_share` of all labels (trigrams like " th") are not expanded into candidates, only
+    counted for the labels the rarer trigrams found.
+    """
+
+    def __init__(self, path: str | Path, pool: int = 100, common_share: float = 0.01) -> None:
+        """Open the store read-only."""
+        self.path = Path(path)
+        if not self.path.is_file() or not is_sqlite_file(self.path):
+            raise InputError(f"not a KG store (build one with `i2cr kg build`): {self.path}")
+        self.pool = pool
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False
+        )
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("version") != FORMAT_VERSION:
+            raise InputError(f"{self.path}: KG store format {meta.get('version')!r}, rebuild it")
+        self.label_sizes = np.frombuffer(meta["label_sizes"], dtype=np.uint8)
+        self.entity_count = int(meta["entities"])
+        self.common_df = max(1000, int(common_share * len(self.label_sizes)))
+
+    def __len__(self) -> int:
+        """Count the entities."""
+        return self.entity_count
+
+    def search(self, mention: str, k: int) -> list[Candidate]:
+        """Return the k best candidates, with enriched descriptions where made."""
+        return [
+            entity.as_candidate(description)
+            for entity, description in self.search_entities(mention, k)
+        ]
+
+    def search_entities(self, mention: str, k: int) -> list[tuple[Entity, str]]:
+        """Return the k best entities, each with the description to show for it."""
+        query = normalize(mention)
+        with self._lock:
+            pool = self._label_pool(query)
+            if not len(pool):
+                return []
+            rows = self._rows("SELECT id, entity, text FROM labels WHERE id IN ({})", pool.tolist())
+            ranked = rank_labels(query, [text for _, _, text in rows], len(rows))
+            chosen = list(dict.fromkeys(rows[i][1] for i in ranked))[:k]
+            return self._entities(chosen)
+
+    def _label_pool(self, query: str) -> np.ndarray:
+        grams = trigrams(query) if query else set()
+        if not grams:
+            return np.empty(0, dtype=np.uint32)
+        lists = sorted(
+            (
+                np.frombuffer(blob, dtype="<u4")
+                for (blob,) in self._rows(
+                    "SELECT postings FROM grams WHERE gram IN ({})", list(grams)
+                )
+            ),
+            key=len,
+        )
+        if not lists:
+            return np.empty(0, dtype=np.uint32)
+        common = min(sum(len(p) > self.common_df for p in lists), len(lists) // 2)
+        rare, frequent = lists[: len(lists) - common], lists[len(lists) - common :]
+        labels, shared = np.unique(np.concatenate(rare), return_counts=True)
+        for posting in frequent:
+            at = np.minimum(np.searchsorted(posting, labels), len(posting) - 1)
+            shared += posting[at] == labels
+        sizes = self.label_sizes[labels].astype(np.float32)
+        both = 2 * shared / (len(grams) + sizes)
+        views = (shared / len(grams) + both / 100, shared / sizes + both / 100, both)
+        if len(labels) <= self.pool:
+            return labels
+        picks = [np.argpartition(-view, self.pool)[: self.pool] for view in views]
+        return labels[np.unique(np.concatenate(picks))]
+
+    def _entities(self, ids: list[int]) -> list[tuple[Entity, str]]:
+        rows = self._rows(
+            "SELECT e.id, e.qid, name, aliases, description, image, s.source_hash, s.text, b.text "
+            "FROM entities e "
+            "LEFT JOIN enrichments s ON s.qid = e.qid AND s.kind = 'summary' "
+            "LEFT JOIN enrichments b ON b.qid = e.qid AND b.kind = 'brief' "
+            "WHERE e.id IN ({})",
+            ids,
+        )
+        by_id = {}
+        for row_id, qid, name, aliases, description, image, summary_of, summary, brief in rows:
+            entity = Entity(qid, name, description, tuple(json.loads(aliases)), image)
+            if summary and summary_of == text_hash(description):
+                description = summary
+            by_id[row_id] = (entity, description or brief or "")
+        return [by_id[i] for i in ids]
+
+    def _rows(self, sql: str, values: list) -> list:
+        marks = ",".join("?" * len(values))
+        return self._db.execute(sql.format(marks), values).fetchall()
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
