@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from i2cr.cli import link
+from i2cr.cli import kg, link
 
-SUBCOMMANDS = [link]
+SUBCOMMANDS = [link, kg]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

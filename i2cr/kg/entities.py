@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from i2cr.datasets import Sample
 from i2cr.errors import InputError
 from i2cr.state import Candidate
 
@@ -81,3 +82,32 @@ def iter_entities(path: str | Path) -> Iterator[tuple[int, Entity]]:
 def read_entities(path: str | Path) -> list[Entity]:
     """Every entity of a JSONL entity file."""
     return [entity for _, entity in iter_entities(path)]
+
+
+def entities_from_samples(samples: Iterable[Sample]) -> list[Entity]:
+    """Collect the entities a dataset names: candidates with a qid, gold (name, qid) pairs.
+
+    Rows of one qid merge: the first name stays the name, other names become aliases, the
+    first non-empty description is kept.
+    """
+    merged: dict[str, tuple[str, dict[str, None], str]] = {}
+
+    def add(qid: str, name: str, description: str) -> None:
+        if qid not in merged:
+            merged[qid] = (name, {}, description)
+            return
+        first, aliases, known = merged[qid]
+        if name != first:
+            aliases[name] = None
+        merged[qid] = (first, aliases, known or description)
+
+    for sample in samples:
+        for candidate in sample.candidates:
+            if candidate.get("qid"):
+                add(candidate["qid"], candidate["name"], candidate["desc"])
+        if sample.gold_qid and sample.gold_name:
+            add(sample.gold_qid, sample.gold_name, "")
+    return [
+        Entity(qid, name, description, tuple(aliases))
+        for qid, (name, aliases, description) in merged.items()
+    ]

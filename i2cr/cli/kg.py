@@ -1,0 +1,124 @@
+"""`i2cr kg`: build a KG store, search it, enrich its descriptions with a chat model."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from collections.abc import Iterator
+from itertools import chain
+from pathlib import Path
+from typing import TypeVar
+
+from tqdm import tqdm
+
+from i2cr.cli.options import add_context_options, context_from
+from i2cr.datasets import load_dataset
+from i2cr.errors import InputError
+from i2cr.kg import build_store, iter_entities, open_kg
+from i2cr.kg.enrich import enrich_store
+from i2cr.kg.entities import entities_from_samples
+from i2cr.models.chat import load_selector
+
+T = TypeVar("T")
+
+# Roughly 3 characters per token: room for a summary of `max_chars`.
+CHARS_PER_TOKEN = 3
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the `kg` subcommand and its actions."""
+    parser = commands.add_parser("kg", help="build, search and enrich a knowledge-graph store")
+    actions = parser.add_subparsers(dest="kg_action", required=True)
+
+    build = actions.add_parser(
+        "build",
+        help="build an SQLite KG store with a trigram index",
+        description="Build a KG store from entity JSONL files ({qid, name, aliases, "
+        "description, image} per line) and/or the entities named by dataset files (their "
+        "candidates and gold answers, merged by qid). Enrichments of an older store are kept.",
+    )
+    build.add_argument("store", help="the SQLite file to write")
+    build.add_argument("--entities", action="append", default=[], help="entity JSONL file")
+    build.add_argument("--dataset", action="append", default=[], help="dataset file (any format)")
+    build.set_defaults(run=run_build)
+
+    search = actions.add_parser("search", help="top-k candidates for a mention")
+    search.add_argument("store", help="KG store (or entity JSONL, searched exhaustively)")
+    search.add_argument("mention")
+    search.add_argument("-k", type=int, default=10, help="how many candidates")
+    search.add_argument("--json", action="store_true", help="print the candidates as JSON")
+    search.set_defaults(run=run_search)
+
+    enrich = actions.add_parser(
+        "enrich",
+        help="summarise long descriptions and write briefs with the configured chat model",
+        description="Summarise descriptions longer than --max-chars and write a short brief "
+        "for entities without a description, with the selector chat model (--set "
+        "selector=...). Cached per entity in the store: a re-run only does new work.",
+    )
+    enrich.add_argument("store", help="KG store built by `i2cr kg build`")
+    enrich.add_argument("--max-chars", type=int, default=240, help="longest text to keep")
+    enrich.add_argument("--no-briefs", action="store_true", help="only summarise")
+    enrich.add_argument("--limit", type=int, help="only the first N entities")
+    add_context_options(enrich)
+    enrich.set_defaults(run=run_enrich)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """Build the store with a progress bar over the entities."""
+    if not args.entities and not args.dataset:
+        raise InputError("give --entities and/or --dataset files to build from")
+    named = entities_from_samples(chain.from_iterable(load_dataset(d) for d in args.dataset))
+    from_datasets = ((f"dataset entity {e.qid}", e) for e in named)
+    from_files = (
+        (f"{path}:{line}", e) for path in args.entities for line, e in iter_entities(path)
+    )
+    total = len(named) + sum(_count_lines(path) for path in args.entities)
+    rows = tqdm(chain(from_datasets, from_files), total=total, unit="entity", desc="build")
+    source = ", ".join([*args.entities, *args.dataset])
+    summary = build_store(rows, args.store, source=source)
+    print(
+        f"{summary.entities} entities, {summary.labels} labels, {summary.grams} trigrams, "
+        f"{summary.bytes / 2**20:.1f} MiB -> {args.store}"
+    )
+    return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    """Print the top-k candidates."""
+    candidates = open_kg(args.store).search(args.mention, args.k)
+    if args.json:
+        print(json.dumps(candidates, ensure_ascii=False, indent=2))
+        return 0
+    for rank, candidate in enumerate(candidates, start=1):
+        desc = candidate["desc"][:100] + ("..." if len(candidate["desc"]) > 100 else "")
+        print(f"{rank:>2}. {candidate['name']} ({candidate.get('qid', '-')}) {desc}")
+    return 0
+
+
+def run_enrich(args: argparse.Namespace) -> int:
+    """Enrich the store with the configured chat model."""
+    context = context_from(args.settings)
+    needed = args.max_chars // CHARS_PER_TOKEN
+    if context.selector_max_tokens < needed:
+        context = dataclasses.replace(context, selector_max_tokens=needed)
+    summary = enrich_store(
+        args.store,
+        load_selector(context),
+        max_chars=args.max_chars,
+        briefs=not args.no_briefs,
+        limit=args.limit,
+        progress=_bar,
+    )
+    print(f"wrote {summary.written} texts, {summary.cached} already made -> {args.store}")
+    return 0
+
+
+def _bar(items: Iterator[T], total: int) -> Iterator[T]:
+    return iter(tqdm(items, total=total, unit="entity", desc="enrich"))
+
+
+def _count_lines(path: str) -> int:
+    with Path(path).open("rb") as file:
+        return sum(1 for line in file if line.strip())

@@ -1,0 +1,119 @@
+"""KG enrichment by a chat model, cached per entity in the store.
+
+Descriptions longer than `max_chars` get a summary of about WikiMEL's length (the I2CR step) and
+entities without a description get a short brief (DIM's idea); the store's search shows them in
+place of the description. Each text is saved with a fingerprint of what it was made from, so a
+re-run only asks the model about entities that are new or changed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from i2cr.errors import InputError
+from i2cr.kg.store import ENRICHMENT_SCHEMA, is_sqlite_file, text_hash
+from i2cr.prompts.enrich import ALIASES_NOTE, BRIEF_PROMPT, ENRICH_SYSTEM_PROMPT, SUMMARY_PROMPT
+
+Kind = Literal["summary", "brief"]
+
+COMMIT_EVERY = 20
+
+
+@dataclass(frozen=True)
+class Job:
+    """One text to write for one entity."""
+
+    qid: str
+    kind: Kind
+    prompt: str
+    source_hash: str
+
+
+@dataclass
+class EnrichSummary:
+    """What an enrichment run did."""
+
+    written: int = 0
+    cached: int = 0
+
+
+def plan_jobs(db: sqlite3.Connection, max_chars: int, briefs: bool, limit: int | None) -> list[Job]:
+    """List the texts the entities need (cached or not), in entity order."""
+    sql = "SELECT qid, name, aliases, description FROM entities ORDER BY id"
+    rows = db.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
+    return list(_jobs(rows, max_chars, briefs))
+
+
+def _jobs(rows: sqlite3.Cursor, max_chars: int, briefs: bool) -> Iterator[Job]:
+    for qid, name, aliases, description in rows:
+        if len(description) > max_chars:
+            prompt = SUMMARY_PROMPT.format(name=name, max_chars=max_chars, description=description)
+            yield Job(qid, "summary", prompt, text_hash(description))
+        elif briefs and not description:
+            names = json.loads(aliases)
+            note = ALIASES_NOTE.format(aliases=", ".join(names)) if names else ""
+            prompt = BRIEF_PROMPT.format(name=name, aliases=note, max_chars=max_chars)
+            yield Job(qid, "brief", prompt, text_hash(prompt))
+
+
+def fit(text: str, max_chars: int) -> str:
+    """Collapse whitespace and cut to `max_chars`, at a sentence end or else a word end."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) <= max_chars:
+        return text
+    head = text[:max_chars]
+    sentence_end = head.rfind(". ")
+    if sentence_end >= max_chars // 2:
+        return head[: sentence_end + 1]
+    return head.rsplit(" ", 1)[0].rstrip(",;:")
+
+
+def enrich_store(
+    path: str | Path,
+    model: BaseChatModel,
+    max_chars: int = 240,
+    briefs: bool = True,
+    limit: int | None = None,
+    progress: Callable[[Iterator[Job], int], Iterator[Job]] | None = None,
+) -> EnrichSummary:
+    """Write summaries and briefs into the store at `path`, skipping those already made."""
+    if max_chars < 20:
+        raise InputError(f"max_chars must be at least 20, got {max_chars}")
+    if not Path(path).is_file() or not is_sqlite_file(path):
+        raise InputError(f"not a KG store (build one with `i2cr kg build`): {path}")
+    db = sqlite3.connect(path)
+    try:
+        db.executescript(ENRICHMENT_SCHEMA)
+        done = {
+            (qid, kind): source
+            for qid, kind, source in db.execute("SELECT qid, kind, source_hash FROM enrichments")
+        }
+        jobs = plan_jobs(db, max_chars, briefs, limit)
+        summary = EnrichSummary()
+        todo = [job for job in jobs if done.get((job.qid, job.kind)) != job.source_hash]
+        summary.cached = len(jobs) - len(todo)
+        for job in progress(iter(todo), len(todo)) if progress else todo:
+            answer = model.invoke([SystemMessage(ENRICH_SYSTEM_PROMPT), HumanMessage(job.prompt)])
+            text = fit(str(answer.content), max_chars)
+            if not text:
+                continue
+            db.execute(
+                "INSERT OR REPLACE INTO enrichments VALUES (?, ?, ?, ?)",
+                (job.qid, job.kind, job.source_hash, text),
+            )
+            summary.written += 1
+            if summary.written % COMMIT_EVERY == 0:
+                db.commit()
+        db.commit()
+    finally:
+        db.close()
+    return summary
