@@ -7,8 +7,9 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
+from i2cr.dim.apply import rank_candidates
 from i2cr.errors import InputError
-from i2cr.images import image_problem
+from i2cr.images import ImageLimits, image_problem
 from i2cr.kg import open_kg
 from i2cr.nodes.common import settings
 from i2cr.state import State
@@ -32,7 +33,8 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     for position, candidate in enumerate(candidates, start=1):
         if not isinstance(candidate, dict) or not str(candidate.get("name", "")).strip():
             raise InputError(f"candidate #{position} has no name: {candidate!r}")
-    problem = image_problem(state.image)
+    candidates = rank_candidates(state, candidates, context)
+    problem = image_problem(state.image, ImageLimits.from_context(context))
     warnings = []
     if problem and state.image:
         warnings.append(f"{problem}; visual steps use only the clues given with the input")

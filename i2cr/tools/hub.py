@@ -1,0 +1,132 @@
+"""Hugging Face models as image-to-text tools (for users who can download from the hub).
+
+Captions come from an image-to-text generator (BLIP by default), dense region captions and OCR
+from Florence-2's task prompts, tags from an image-classification pipeline. The model of each
+tool is set by the context field `hub_models` ('tool=model id', comma-separated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Any
+
+from i2cr.context import CLUE_TOOLS, Context
+from i2cr.images import LoadedImage
+from i2cr.tools.base import ClueTool
+from i2cr.tools.image_tool import ImageClueTool, unsupported_kind
+
+PROVIDER = "hub"
+DEFAULT_MODELS = {
+    "caption": "Salesforce/blip-image-captioning-base",
+    "dense_caption": "florence-community/Florence-2-base",
+    "ocr": "florence-community/Florence-2-base",
+    "tags": "google/vit-base-patch16-224",
+}
+FLORENCE_TASKS = {
+    "caption": "<CAPTION>",
+    "dense_caption": "<DENSE_REGION_CAPTION>",
+    "ocr": "<OCR>",
+}
+MAX_NEW_TOKENS = 64
+MAX_TAGS = 5
+
+
+def hub_model_for(kind: str, context: Context) -> str:
+    """The model id (or local directory) the context names for a tool."""
+    models = dict(DEFAULT_MODELS)
+    for part in (p.strip() for p in context.hub_models.split(",") if p.strip()):
+        name, sep, model_id = (s.strip() for s in part.partition("="))
+        if not sep or name not in CLUE_TOOLS or not model_id:
+            raise ValueError(
+                f"hub_models entry {part!r} must be 'tool=model id' with tool in {list(CLUE_TOOLS)}"
+            )
+        models[name] = model_id
+    return models[kind]
+
+
+@lru_cache(maxsize=4)
+def load_generator(model_id: str) -> tuple[Any, Any]:
+    """(processor, model) of an image-to-text generator such as BLIP or Florence-2."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(model_id)
+    model = AutoModelForImageTextToText.from_pretrained(model_id)
+    model.eval()
+    return processor, model
+
+
+@lru_cache(maxsize=2)
+def load_classifier(model_id: str) -> Any:
+    """A transformers image-classification pipeline."""
+    from transformers import pipeline
+
+    return pipeline("image-classification", model=model_id)
+
+
+def florence_text(task: str, parsed: Mapping[str, Any]) -> str:
+    """Clue text from Florence-2's post-processed answer: text, or region labels joined."""
+    answer = parsed.get(task, "")
+    if isinstance(answer, str):
+        return answer.strip()
+    labels = (label.strip() for label in answer.get("labels", []))
+    return "; ".join(dict.fromkeys(label for label in labels if label))
+
+
+def classifier_tags(predictions: list[dict[str, Any]], min_score: float) -> str:
+    """Labels of an image-classification pipeline at or above `min_score` (first synonym)."""
+    labels = (
+        str(p["label"]).split(",")[0].strip()
+        for p in sorted(predictions, key=lambda p: p["score"], reverse=True)
+        if p["score"] >= min_score
+    )
+    return "; ".join(dict.fromkeys(label for label in labels if label))
+
+
+def generate_text(model_id: str, kind: str, image: Any) -> str:
+    """Caption (BLIP-like) or Florence-2 task output for one PIL image."""
+    import torch
+
+    processor, model = load_generator(model_id)
+    is_florence = model.config.model_type == "florence2"
+    if not is_florence and kind != "caption":
+        raise ValueError(
+            f"{kind} clues need a Florence-2 model; {model_id} is a {model.config.model_type} "
+            "model (set hub_models, e.g. 'dense_caption=florence-community/Florence-2-base')"
+        )
+    task = FLORENCE_TASKS[kind] if is_florence else None
+    inputs = processor(images=image, text=task, return_tensors="pt")
+    with torch.inference_mode():
+        ids = model.generate(**inputs, max_new_tokens=MAX_NEW_TOKENS)
+    if task is None:
+        return str(processor.batch_decode(ids, skip_special_tokens=True)[0]).strip()
+    raw = processor.batch_decode(ids, skip_special_tokens=False)[0]
+    return florence_text(
+        task, processor.post_process_generation(raw, task=task, image_size=image.size)
+    )
+
+
+class HubTool(ImageClueTool):
+    """A Hugging Face model turning the image into one kind of clue text."""
+
+    provider: str = PROVIDER
+
+    def settings_key(self, context: Context) -> str:
+        """Outputs depend on the model (and, for tags, the probability cut)."""
+        model_id = hub_model_for(self.name, context)
+        return f"{model_id}/min_score={context.tag_min_score}" if self.name == "tags" else model_id
+
+    def describe(self, image: LoadedImage, context: Context) -> str:
+        """Run the configured model on the decoded image."""
+        model_id = hub_model_for(self.name, context)
+        if self.name == "tags":
+            predictions = load_classifier(model_id)(image.image, top_k=MAX_TAGS)
+            return classifier_tags(predictions, context.tag_min_score)
+        return generate_text(model_id, self.name, image.image)
+
+
+def hub_tool(kind: str) -> ClueTool:
+    """The Hugging Face tool for one clue kind."""
+    if kind not in DEFAULT_MODELS:
+        raise unsupported_kind(PROVIDER, kind, tuple(DEFAULT_MODELS))
+    return HubTool(name=kind, description=f"Describe the mention image ({kind}) with a hub model.")
