@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib
@@ -28,7 +29,7 @@ class CountingTool(ImageClueTool):
 
 
 @pytest.fixture
-def tool(monkeypatch, tmp_path) -> CountingTool:
+def tool(monkeypatch, tmp_path) -> Iterator[CountingTool]:
     monkeypatch.setenv("I2CR_CLUE_CACHE_DIR", str(tmp_path / "cache"))
     clue_cache.cache_clear()
     yield CountingTool(name="tags", description="size")
