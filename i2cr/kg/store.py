@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS enrichments (
 """
 
 INSERT_BATCH = 10_000
+PREPOOL_FACTOR = 10
 
 
 def is_sqlite_file(path: str | Path) -> bool:
@@ -188,7 +189,8 @@ class SqliteKG:
 
     `pool` labels per overlap view are re-ranked with rapidfuzz. Posting lists longer than
     `common_share` of all labels (trigrams like " th") are not expanded into candidates, only
-    counted for the labels the rarer trigrams found.
+    counted for the labels the rarer trigrams rank high; they are kept in memory once read
+    (at most the sum of the frequent lists: about 28 MiB at 1M entities).
     """
 
     def __init__(self, path: str | Path, pool: int = 100, common_share: float = 0.01) -> None:
@@ -207,6 +209,7 @@ class SqliteKG:
         self.label_sizes = np.frombuffer(meta["label_sizes"], dtype=np.uint8)
         self.entity_count = int(meta["entities"])
         self.common_df = max(1000, int(common_share * len(self.label_sizes)))
+        self._frequent: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         """Count the entities."""
@@ -235,30 +238,44 @@ class SqliteKG:
         grams = trigrams(query) if query else set()
         if not grams:
             return np.empty(0, dtype=np.uint32)
-        lists = sorted(
-            (
-                np.frombuffer(blob, dtype="<u4")
-                for (blob,) in self._rows(
-                    "SELECT postings FROM grams WHERE gram IN ({})", list(grams)
-                )
-            ),
-            key=len,
-        )
+        lists = sorted(self._postings(grams), key=len)
         if not lists:
             return np.empty(0, dtype=np.uint32)
         common = min(sum(len(p) > self.common_df for p in lists), len(lists) // 2)
         rare, frequent = lists[: len(lists) - common], lists[len(lists) - common :]
         labels, shared = np.unique(np.concatenate(rare), return_counts=True)
-        for posting in frequent:
-            at = np.minimum(np.searchsorted(posting, labels), len(posting) - 1)
-            shared += posting[at] == labels
+        if frequent:
+            # Count the frequent trigrams only for the labels the rare ones rank high.
+            keep = self._best(labels, shared, len(grams), self.pool * PREPOOL_FACTOR)
+            labels, shared = labels[keep], shared[keep]
+            for posting in frequent:
+                at = np.minimum(np.searchsorted(posting, labels), len(posting) - 1)
+                shared += posting[at] == labels
+        return labels[self._best(labels, shared, len(grams), self.pool)]
+
+    def _postings(self, grams: set[str]) -> list[np.ndarray]:
+        """Posting lists of the grams; the frequent ones stay in memory once read."""
+        lists = [self._frequent[g] for g in grams if g in self._frequent]
+        wanted = [g for g in grams if g not in self._frequent]
+        if wanted:
+            rows = self._rows("SELECT gram, postings FROM grams WHERE gram IN ({})", wanted)
+            for gram, blob in rows:
+                posting = np.frombuffer(blob, dtype="<u4")
+                if len(posting) > self.common_df:
+                    self._frequent[gram] = posting
+                lists.append(posting)
+        return lists
+
+    def _best(
+        self, labels: np.ndarray, shared: np.ndarray, query_size: int, count: int
+    ) -> np.ndarray:
+        """Positions of the `count` best labels by each overlap view, merged."""
+        if len(labels) <= count:
+            return np.arange(len(labels))
         sizes = self.label_sizes[labels].astype(np.float32)
-        both = 2 * shared / (len(grams) + sizes)
-        views = (shared / len(grams) + both / 100, shared / sizes + both / 100, both)
-        if len(labels) <= self.pool:
-            return labels
-        picks = [np.argpartition(-view, self.pool)[: self.pool] for view in views]
-        return labels[np.unique(np.concatenate(picks))]
+        both = 2 * shared / (query_size + sizes)
+        views = (shared / query_size + both / 100, shared / sizes + both / 100, both)
+        return np.unique(np.concatenate([np.argpartition(-v, count)[:count] for v in views]))
 
     def _entities(self, ids: list[int]) -> list[tuple[Entity, str]]:
         rows = self._rows(

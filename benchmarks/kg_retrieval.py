@@ -1,0 +1,211 @@
+"""Candidate retrieval from the KG store: recall@10 and speed, beside exhaustive rapidfuzz search.
+
+The KG holds the real names in MELBench (Wikidata-MEL, Richpedia-MEL) plus every candidate entity
+of WikiMEL train and dev (with their descriptions), merged by QID. Queries are the WikiMEL dev
+mentions; a hit is the gold QID among the top 10. For scale, the KG is grown with entities whose
+names recombine real first tokens and last parts (descriptions copied from real entities).
+
+    nice -n 10 python benchmarks/kg_retrieval.py --sizes 0,1000000 --exhaustive-sample 100
+
+Size 0 means the real KG alone. Each phase runs in its own process so peak memory is its own.
+Exhaustive search at 1M entities takes seconds per query, hence a seeded sample of the queries
+for it (the indexed store is measured on the same sample and on all queries).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from i2cr.datasets import load_dataset
+from i2cr.kg import Entity, InMemoryKG, SqliteKG, build_store, iter_entities, read_entities
+from i2cr.kg.entities import entities_from_samples
+
+DATA_FILES = (
+    "wikimel/wikimel_train.json",
+    "wikimel/wikimel_dev.json",
+    "melbench/Wikidata-MEL.json",
+    "melbench/Richpedia-MEL.json",
+)
+K = 10
+
+
+def real_entities(data: Path) -> list[Entity]:
+    """Return the benchmark's real KG: names and candidates of the MEL data, merged by QID."""
+    samples = [s for name in DATA_FILES for s in load_dataset(data / name)]
+    return entities_from_samples(samples)
+
+
+def grown(real: list[Entity], size: int, seed: int) -> list[Entity]:
+    """Return the real entities plus recombined-name entities up to `size` in all."""
+    rng = random.Random(seed)
+    parts = [e.name.split(" ", 1) for e in real if " " in e.name]
+    firsts = [p[0] for p in parts]
+    rests = [p[1] for p in parts]
+    descriptions = [e.description for e in real if e.description]
+    taken = {e.name for e in real}
+    extra: list[Entity] = []
+    while len(real) + len(extra) < size:
+        name = f"{rng.choice(firsts)} {rng.choice(rests)}"
+        if name not in taken:
+            taken.add(name)
+            extra.append(Entity(f"X{len(extra)}", name, rng.choice(descriptions)))
+    return real + extra
+
+
+def write_jsonl(entities: list[Entity], path: Path) -> None:
+    """Write entities as the JSONL `i2cr kg build --entities` reads."""
+    with path.open("w", encoding="utf-8") as out:
+        for e in entities:
+            row = {"qid": e.qid, "name": e.name, "aliases": list(e.aliases)}
+            row["description"] = e.description
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def dev_queries(data: Path) -> list[tuple[str, str]]:
+    """Return (mention, gold QID) for every WikiMEL dev mention."""
+    samples = load_dataset(data / "wikimel/wikimel_dev.json")
+    return [(s.mention, s.gold_qid) for s in samples if s.gold_qid is not None]
+
+
+def peak_mib() -> float:
+    """Return this process's peak resident memory in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def phase_build(entities: Path, store: Path) -> dict[str, Any]:
+    """Build the store from the JSONL; time, size, peak memory."""
+    start = time.perf_counter()
+    summary = build_store(((f"{entities}:{n}", e) for n, e in iter_entities(entities)), store)
+    return {
+        "build_s": time.perf_counter() - start,
+        "store_mib": summary.bytes / 2**20,
+        "entities": summary.entities,
+        "build_peak_mib": peak_mib(),
+    }
+
+
+def phase_query(store: Path, queries: list[tuple[str, str]], pool: int) -> dict[str, Any]:
+    """Query every mention against the store; recall@10, latency, peak memory."""
+    kg = SqliteKG(store, pool=pool)
+    kg.search("warm up", K)
+    seconds, hits = [], []
+    for mention, gold in queries:
+        start = time.perf_counter()
+        found = kg.search(mention, K)
+        seconds.append(time.perf_counter() - start)
+        hits.append(gold in {c.get("qid") for c in found})
+    ms = np.array(seconds) * 1000
+    return {
+        "recall": float(np.mean(hits)),
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "query_peak_mib": peak_mib(),
+        "hits": hits,
+    }
+
+
+def phase_exhaustive(entities: Path, queries: list[tuple[str, str]]) -> dict[str, Any]:
+    """Score every label for every query (the reference); recall@10 and latency."""
+    kg = InMemoryKG(read_entities(entities))
+    seconds, hits = [], []
+    for mention, gold in queries:
+        start = time.perf_counter()
+        found = kg.search(mention, K)
+        seconds.append(time.perf_counter() - start)
+        hits.append(gold in {c.get("qid") for c in found})
+    return {
+        "recall": float(np.mean(hits)),
+        "p50_ms": float(np.percentile(np.array(seconds) * 1000, 50)),
+        "hits": hits,
+    }
+
+
+def run_phase(*args: str) -> dict[str, Any]:
+    """Run one phase in a fresh process and return its JSON result."""
+    command = [sys.executable, __file__, "--phase", *args]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    """Measure every KG size and print one JSON line per size, then a table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", default="../shared/data", type=Path)
+    parser.add_argument("--work", default="/tmp/i2cr-kg-bench", type=Path)
+    parser.add_argument("--sizes", default="0,1000000", help="KG sizes; 0 = the real KG only")
+    parser.add_argument("--exhaustive-sample", type=int, default=100)
+    parser.add_argument("--pool", type=int, default=100, help="SqliteKG pool per overlap view")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.phase:
+        print(json.dumps(_phase(args.phase)))
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    queries = dev_queries(args.data)
+    sample = random.Random(args.seed).sample(range(len(queries)), args.exhaustive_sample)
+    (args.work / "queries.json").write_text(json.dumps(queries))
+    (args.work / "sample.json").write_text(json.dumps([queries[i] for i in sample]))
+    real = real_entities(args.data)
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        entities = grown(real, size, args.seed)
+        jsonl = args.work / f"kg_{len(entities)}.jsonl"
+        store = jsonl.with_suffix(".sqlite")
+        write_jsonl(entities, jsonl)
+        store.unlink(missing_ok=True)
+        build = run_phase("build", str(jsonl), str(store))
+        indexed = run_phase("query", str(store), str(args.work / "queries.json"), str(args.pool))
+        exhaustive = run_phase("exhaustive", str(jsonl), str(args.work / "sample.json"))
+        on_sample = float(np.mean([indexed["hits"][i] for i in sample]))
+        row = {
+            **build,
+            "recall_indexed_all": indexed["recall"],
+            "recall_indexed_sample": on_sample,
+            "recall_exhaustive_sample": exhaustive["recall"],
+            "p50_ms": indexed["p50_ms"],
+            "p99_ms": indexed["p99_ms"],
+            "exhaustive_p50_ms": exhaustive["p50_ms"],
+            "query_peak_mib": indexed["query_peak_mib"],
+            "queries": len(queries),
+            "sample": len(sample),
+        }
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+    print(
+        "| entities | recall@10 indexed (all dev) | indexed / exhaustive (sample) | p50 ms | "
+        "p99 ms | exhaustive p50 ms | build s | MiB on disk | peak MiB build / query |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['entities']:,} | {r['recall_indexed_all']:.3f} | "
+            f"{r['recall_indexed_sample']:.3f} / {r['recall_exhaustive_sample']:.3f} | "
+            f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {r['exhaustive_p50_ms']:.0f} | "
+            f"{r['build_s']:.0f} | {r['store_mib']:.0f} | "
+            f"{r['build_peak_mib']:.0f} / {r['query_peak_mib']:.0f} |"
+        )
+
+
+def _phase(spec: list[str]) -> dict[str, Any]:
+    name, *rest = spec
+    if name == "build":
+        return phase_build(Path(rest[0]), Path(rest[1]))
+    queries = [(m, g) for m, g in json.loads(Path(rest[1]).read_text())]
+    if name == "query":
+        return phase_query(Path(rest[0]), queries, int(rest[2]))
+    return phase_exhaustive(Path(rest[0]), queries)
+
+
+if __name__ == "__main__":
+    main()
