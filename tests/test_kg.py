@@ -69,7 +69,8 @@ def synthetic_entities(count, seed=0):
     lasts = ["Smith", "Rossi", "Wang", "Novak", "Garcia", "Kowalski", "Dubois", "Tanaka"]
     seen, rows = set(), []
     while len(rows) < count:
-        name = f"{rng.choice(firsts)} {rng.choice(lasts)}{rng.choice('abcdefghij')}{rng.randint(0, 99)}"
+        last = f"{rng.choice(lasts)}{rng.choice('abcdefghij')}{rng.randint(0, 99)}"
+        name = f"{rng.choice(firsts)} {last}"
         if name not in seen:
             seen.add(name)
             rows.append({"qid": f"Q{len(rows)}", "name": name})
