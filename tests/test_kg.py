@@ -117,8 +117,8 @@ def test_malformed_entity_rows_name_file_line_and_field(tmp_path):
 
 
 def test_duplicate_qid_fails_the_build_and_leaves_no_store(tmp_path):
-    rows = [{"qid": "Q1", "name": "A"}, {"qid": "Q1", "name": "B"}]
-    with pytest.raises(InputError, match=r"kg.sqlite.jsonl:2: duplicate qid 'Q1'"):
+    rows = [{"qid": "Q1", "name": "A"}, {"qid": "Q2", "name": "B"}, {"qid": "Q1", "name": "C"}]
+    with pytest.raises(InputError, match=r"kg.sqlite.jsonl:3: duplicate qid 'Q1'"):
         build(tmp_path, rows)
     assert not (tmp_path / "kg.sqlite").exists()
     assert not (tmp_path / "kg.sqlite.partial").exists()

@@ -124,14 +124,10 @@ def build_store(
         index = _IndexBuilder()
         entity_rows: list[tuple[int, str, str, str, str, str | None]] = []
         label_rows: list[tuple[int, int, str]] = []
-        seen: dict[str, str] = {}
+        wheres: list[str] = []
         entity_count = 0
         for where, entity in entities:
-            if entity.qid in seen:
-                raise InputError(
-                    f"{where}: duplicate qid {entity.qid!r} (first at {seen[entity.qid]})"
-                )
-            seen[entity.qid] = where
+            wheres.append(where)
             entity_rows.append(
                 (
                     entity_count,
@@ -148,8 +144,8 @@ def build_store(
                     index.add(len(index.label_sizes), text)
             entity_count += 1
             if len(entity_rows) >= INSERT_BATCH:
-                _flush(db, entity_rows, label_rows)
-        _flush(db, entity_rows, label_rows)
+                _flush(db, entity_rows, label_rows, wheres)
+        _flush(db, entity_rows, label_rows, wheres)
         gram_count = index.write(db)
         db.executemany(
             "INSERT INTO meta VALUES (?, ?)",
@@ -177,11 +173,21 @@ def _flush(
     db: sqlite3.Connection,
     entity_rows: list[tuple[int, str, str, str, str, str | None]],
     label_rows: list[tuple[int, int, str]],
+    wheres: list[str],
 ) -> None:
-    db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?)", entity_rows)
+    try:
+        db.executemany("INSERT INTO entities VALUES (?, ?, ?, ?, ?, ?)", entity_rows)
+    except sqlite3.IntegrityError:
+        # Rows before the failing one may be in already: a duplicate has an earlier id.
+        for where, (row_id, qid, *_) in zip(wheres, entity_rows, strict=True):
+            first = db.execute("SELECT id FROM entities WHERE qid = ?", (qid,)).fetchone()
+            if first and first[0] != row_id:
+                raise InputError(f"{where}: duplicate qid {qid!r}") from None
+        raise
     db.executemany("INSERT INTO labels VALUES (?, ?, ?)", label_rows)
     entity_rows.clear()
     label_rows.clear()
+    wheres.clear()
 
 
 class SqliteKG:
