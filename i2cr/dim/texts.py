@@ -1,0 +1,25 @@
+"""The texts DIM encodes for a mention (name, context, cue) and for a candidate entity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from i2cr.nodes.common import entity_text
+from i2cr.state import Candidate
+
+CUE_TOOL = "caption"
+
+
+def mention_text(mention: str, context: str) -> str:
+    """The mention in its sentence, as one text."""
+    return f"{mention}. {context}".strip() if context else mention
+
+
+def cue_text(clues: Mapping[str, str]) -> str:
+    """The expert cue: the image caption carried with the input ('' when there is none)."""
+    return (clues.get(CUE_TOOL) or "").strip()
+
+
+def candidate_texts(candidates: list[Candidate]) -> list[str]:
+    """C_e (name and description) of each candidate."""
+    return [entity_text(c) for c in candidates]
