@@ -1,0 +1,53 @@
+"""Baseline linkers, invoked like the graph so `run_batch` and the metrics treat them alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from i2cr.context import Context
+from i2cr.models.embedder import cosine
+from i2cr.nodes.common import entity_text
+from i2cr.state import Candidate, LinkResult, RankedEntity
+
+
+def _output(candidates: list[Candidate], order: list[int], top_k: int, how: str) -> dict[str, Any]:
+    """A graph-shaped output ranking `candidates` in `order`."""
+    if not candidates:
+        raise ValueError("no candidates to rank")
+    ranked = [
+        RankedEntity(name=candidates[i]["name"], qid=candidates[i].get("qid"), source="candidate")
+        for i in order[:top_k]
+    ]
+    result = LinkResult(
+        entity=ranked[0]["name"],
+        qid=ranked[0]["qid"],
+        nil=False,
+        decided_by=how,
+        top_k=ranked,
+        selector_calls=0,
+        rounds=0,
+    )
+    return {"result": result, "attempts": [], "clue_steps": [], "warnings": []}
+
+
+class FirstCandidate:
+    """Answer the candidates in the order given: measures the order, not a linker."""
+
+    def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
+        """Rank the candidates as given."""
+        candidates = input["candidates"]
+        return _output(candidates, list(range(len(candidates))), context.top_k, "first candidate")
+
+
+class EmbedderRanking:
+    """Rank candidates by cosine(mention + context, entity name + description), as ICR scores."""
+
+    def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
+        """Rank the candidates by the embedder's score; ties keep the given order."""
+        candidates = input["candidates"]
+        mention_side = " ".join(
+            part.strip() for part in (input["mention"], input.get("context", "")) if part
+        )
+        scores = cosine(context.embedder, mention_side, [entity_text(c) for c in candidates])
+        order = sorted(range(len(candidates)), key=lambda i: -scores[i])
+        return _output(candidates, order, context.top_k, "embedder ranking")

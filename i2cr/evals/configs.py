@@ -1,0 +1,131 @@
+"""Named evaluation configurations: baselines and the paper's ablations as Context switches."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Literal
+
+from i2cr.context import CLUE_TOOLS
+
+LinkerKind = Literal["graph", "first_candidate", "embedder"]
+Group = Literal["baseline", "method", "switches", "vif_tools", "clue_order", "rounds", "sweep"]
+
+TOOL_ABBREVIATIONS = {"ocr": "ocr", "caption": "cap", "dense_caption": "dense", "tags": "tags"}
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """One configuration to evaluate: a linker and the Context settings it runs with."""
+
+    name: str
+    group: Group
+    settings: dict[str, object] = field(default_factory=dict)
+    linker: LinkerKind = "graph"
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        """How reports name this configuration."""
+        return self.label or self.name
+
+
+def _switch_configs() -> list[EvalConfig]:
+    """Table 3: TES with each combination of ICR, IAV and VIF switched off."""
+    configs = []
+    for use_icr, use_iav, use_vif in itertools.product([True, False], repeat=3):
+        if use_icr and use_iav and use_vif:
+            continue
+        off = [n for n, on in (("icr", use_icr), ("iav", use_iav), ("vif", use_vif)) if not on]
+        name = "tes_only" if len(off) == 3 else "no_" + "_".join(off)
+        label = "TES only" if len(off) == 3 else "w/o " + " & ".join(o.upper() for o in off)
+        settings: dict[str, object] = {"use_icr": use_icr, "use_iav": use_iav, "use_vif": use_vif}
+        configs.append(EvalConfig(name, "switches", settings, label=label))
+    return configs
+
+
+def _tool_name(tools: tuple[str, ...]) -> str:
+    return "-".join(TOOL_ABBREVIATIONS[t] for t in tools)
+
+
+def _vif_tool_configs() -> list[EvalConfig]:
+    """Table 4: VIF with each proper non-empty subset of the four tools (default order)."""
+    configs = []
+    for size in range(1, len(CLUE_TOOLS)):
+        for tools in itertools.combinations(CLUE_TOOLS, size):
+            configs.append(
+                EvalConfig(
+                    f"vif_{_tool_name(tools)}",
+                    "vif_tools",
+                    {"clue_order": ",".join(tools)},
+                    label="VIF: " + " + ".join(tools),
+                )
+            )
+    return configs
+
+
+def _clue_order_configs() -> list[EvalConfig]:
+    """Figure 5: every order of the four tools except the default (that is `full`)."""
+    return [
+        EvalConfig(
+            f"order_{_tool_name(order)}",
+            "clue_order",
+            {"clue_order": ",".join(order)},
+            label=" > ".join(TOOL_ABBREVIATIONS[t] for t in order),
+        )
+        for order in itertools.permutations(CLUE_TOOLS)
+        if order != CLUE_TOOLS
+    ]
+
+
+BASELINES = [
+    EvalConfig(
+        "first_candidate", "baseline", linker="first_candidate", label="always candidate #1"
+    ),
+    EvalConfig("embedder", "baseline", linker="embedder", label="embedder alone"),
+]
+
+METHOD = [
+    EvalConfig("full", "method", label="I2CR (full, fallback text_only)"),
+    EvalConfig(
+        "full_best_score", "method", {"fallback": "best_score"}, label="I2CR (fallback best_score)"
+    ),
+    EvalConfig(
+        "all_in_one", "rounds", {"clue_rounds": "all_in_one"}, label="all clues in one round"
+    ),
+]
+
+ALL_CONFIGS = [
+    *BASELINES,
+    *METHOD,
+    *_switch_configs(),
+    *_vif_tool_configs(),
+    *_clue_order_configs(),
+]
+
+BY_NAME = {config.name: config for config in ALL_CONFIGS}
+
+SUITES = {
+    # `full` first: it runs against a cold selector cache, so its timing is the real one.
+    "quick": ["full", "first_candidate", "embedder", "tes_only", "full_best_score"],
+    "core": [
+        "full",
+        "first_candidate",
+        "embedder",
+        "full_best_score",
+        "all_in_one",
+        *(c.name for c in _switch_configs()),
+    ],
+    "paper": [c.name for c in ALL_CONFIGS],
+}
+
+
+def resolve_configs(suite: str | None, names: list[str]) -> list[EvalConfig]:
+    """The configurations of a suite and/or named ones, in order, each once."""
+    if suite is not None and suite not in SUITES:
+        raise ValueError(f"unknown suite {suite!r}; known: {sorted(SUITES)}")
+    unknown = [n for n in names if n not in BY_NAME]
+    if unknown:
+        raise ValueError(f"unknown configurations {unknown}; known: {sorted(BY_NAME)}")
+    chosen = [*(SUITES[suite] if suite else []), *names]
+    return [BY_NAME[name] for name in dict.fromkeys(chosen)]

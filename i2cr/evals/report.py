@@ -1,0 +1,370 @@
+"""Build the evaluation report (Markdown, JSON, PNG plots) from the results files alone."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from i2cr.evals.configs import BY_NAME
+from i2cr.evals.metrics import KS, summarize
+from i2cr.evals.runner import RELEASED, RUNS
+
+REPORT = "RESULTS.md"
+SUMMARY = "results.json"
+PLOTS = "plots"
+
+SHOWN_SETTINGS = (
+    "selector",
+    "selector_adapter",
+    "embedder",
+    "clip_pretrained",
+    "alpha",
+    "beta",
+    "beta_text",
+    "iav_without_encoder",
+    "fallback",
+    "clue_order",
+    "allow_nil",
+)
+
+GROUP_TITLES = {
+    "baseline": "Baselines and the method (paper Table 2)",
+    "switches": "Ablation of ICR / IAV / VIF (paper Table 3)",
+    "vif_tools": "VIF with subsets of the image-to-text tools (paper Table 4)",
+    "clue_order": "Order of the clue tools (paper Figure 5)",
+    "sweep": "Threshold and fallback sweep (dev split)",
+}
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The complete lines of a results file (a line cut by a kill is ignored)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    records = []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records
+
+
+def collect(out: Path) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    """Summaries by dataset, order and config of every results file under `out/runs`."""
+    found: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    for results in sorted((out / RUNS).glob("*/*/*.jsonl")):
+        order_dir = results.parent
+        meta_path = results.with_suffix(".meta.json")
+        meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+        meta.setdefault("group", BY_NAME[results.stem].group if results.stem in BY_NAME else "")
+        meta.setdefault("label", results.stem)
+        records = read_records(results)
+        entry = {"summary": summarize(records), "meta": meta, "records": records}
+        found.setdefault(order_dir.parent.name, {}).setdefault(order_dir.name, {})[results.stem] = (
+            entry
+        )
+    return found
+
+
+def _orders(runs: dict[str, Any]) -> list[str]:
+    return sorted(runs, key=lambda o: (o != RELEASED, o))
+
+
+def _configs(runs: dict[str, Any], groups: Iterable[str]) -> list[str]:
+    wanted = set(groups)
+    names: dict[str, None] = {}
+    for order in _orders(runs):
+        for name, entry in runs[order].items():
+            if entry["meta"]["group"] in wanted:
+                names[name] = None
+    known = [n for n in BY_NAME if n in names]
+    return known + sorted(n for n in names if n not in BY_NAME)
+
+
+def _pct(p: dict[str, Any] | None, ci: bool = False) -> str:
+    if not p or p["total"] == 0 or math.isnan(p["rate"]):
+        return "–"
+    text = f"{100 * p['rate']:.1f}"
+    return f"{text} [{100 * p['low']:.1f}, {100 * p['high']:.1f}]" if ci else text
+
+
+def _label(runs: dict[str, Any], name: str) -> str:
+    for order in runs.values():
+        if name in order:
+            return str(order[name]["meta"].get("label") or name)
+    return name
+
+
+def _commands(runs: dict[str, Any], names: Iterable[str]) -> list[str]:
+    commands: dict[str, None] = {}
+    for order in _orders(runs):
+        for name in names:
+            for session in runs[order].get(name, {}).get("meta", {}).get("sessions", []):
+                commands[session["command"]] = None
+    return list(commands)
+
+
+def _command_block(runs: dict[str, Any], names: Iterable[str]) -> list[str]:
+    commands = _commands(runs, names)
+    if not commands:
+        return []
+    return ["", "Made by:", "", "```", *commands, "```"]
+
+
+def accuracy_table(runs: dict[str, Any], names: list[str]) -> list[str]:
+    """Markdown rows: top-1 (with 95% CI), top-3 and top-5 in every candidate order."""
+    orders = _orders(runs)
+    header = ["configuration", "n"]
+    for order in orders:
+        header += [f"top-1 {order} [95% CI]", f"top-3 {order}", f"top-5 {order}"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name in names:
+        counts = {runs[o][name]["summary"]["labelled"] for o in orders if name in runs[o]}
+        cells = [_label(runs, name), "/".join(str(c) for c in sorted(counts))]
+        for order in orders:
+            accuracy = runs[order].get(name, {}).get("summary", {}).get("accuracy", {})
+            cells += [_pct(accuracy.get(f"top{k}"), ci=k == 1) for k in KS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def cost_table(runs: dict[str, Any], names: list[str]) -> list[str]:
+    """Markdown rows: selector calls and seconds per mention, cache hits, errors."""
+    lines = [
+        "| configuration | order | calls mean | calls median | s/mention mean [95% CI] "
+        "| s/mention median | selector cache hits | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in names:
+        for order in _orders(runs):
+            entry = runs[order].get(name)
+            if entry is None:
+                continue
+            c = entry["summary"]["cost"]
+            sessions = entry["meta"].get("sessions", [])
+            lookups = sum(s.get("cache_lookups", 0) for s in sessions)
+            hits = sum(s.get("cache_hits", 0) for s in sessions)
+            hit_rate = f"{hits}/{lookups}" if lookups else "–"
+            lines.append(
+                f"| {_label(runs, name)} | {order} | {c['calls_mean']:.2f} | "
+                f"{c['calls_median']:.1f} | {c['seconds_mean']:.2f} "
+                f"[{c['seconds_mean_low']:.2f}, {c['seconds_mean_high']:.2f}] | "
+                f"{c['seconds_median']:.2f} | {hit_rate} | {entry['summary']['errors']} |"
+            )
+    return lines
+
+
+def nil_table(runs: dict[str, Any], names: list[str]) -> list[str]:
+    """Markdown rows: NIL precision and recall (with 95% CIs) per configuration and order."""
+    lines = [
+        "| configuration | order | NIL precision [95% CI] | NIL recall [95% CI] |",
+        "|---|---|---|---|",
+    ]
+    for name in names:
+        for order in _orders(runs):
+            nil = runs[order].get(name, {}).get("summary", {}).get("nil")
+            if nil:
+                lines.append(
+                    f"| {_label(runs, name)} | {order} | "
+                    f"{_pct(nil['precision'], True)} ({nil['precision']['hits']}/"
+                    f"{nil['precision']['total']}) | {_pct(nil['recall'], True)} "
+                    f"({nil['recall']['hits']}/{nil['recall']['total']}) |"
+                )
+    return lines
+
+
+def round_table(runs: dict[str, Any], names: list[str]) -> list[str]:
+    """Markdown rows: top-1 if runs stopped after each round, and how many reached it."""
+    lines = [
+        "| configuration | order | round | clue tools (runs) | top-1 [95% CI] | runs reaching it |"
+    ]
+    lines.append("|---|---|---|---|---|---|")
+    for name in names:
+        for order in _orders(runs):
+            entry = runs[order].get(name)
+            if entry is None:
+                continue
+            for row in entry["summary"]["per_round"]:
+                r = row["round"]
+                clue = ", ".join(f"{t} {n}" for t, n in row.get("clue_tools", {}).items())
+                lines.append(
+                    f"| {_label(runs, name)} | {order} | {r} | {clue} | "
+                    f"{_pct(row['accuracy'], True)} | {row['reached']} |"
+                )
+    return lines
+
+
+def _plot_bars(runs: dict[str, Any], names: list[str], title: str, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    orders = _orders(runs)
+    width = 0.8 / max(1, len(orders))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(names) + 2), 4.2))
+    for i, order in enumerate(orders):
+        rates: list[float] = []
+        positions: list[float] = []
+        errors: list[list[float]] = [[], []]
+        for j, name in enumerate(names):
+            p = runs[order].get(name, {}).get("summary", {}).get("accuracy", {}).get("top1")
+            if not p or not p["total"]:
+                continue
+            positions.append(j + i * width)
+            rates.append(100 * p["rate"])
+            errors[0].append(max(0.0, 100 * (p["rate"] - p["low"])))
+            errors[1].append(max(0.0, 100 * (p["high"] - p["rate"])))
+        ax.bar(positions, rates, width, yerr=errors, capsize=2, label=order)
+    ax.set_xticks([j + width * (len(orders) - 1) / 2 for j in range(len(names))])
+    ax.set_xticklabels([_label(runs, n) for n in names], rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel("top-1 accuracy (%), 95% CI")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, title="candidates", title_fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _plot_rounds(runs: dict[str, Any], title: str, path: Path) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    drawn = False
+    for order in _orders(runs):
+        for name, style in (("full", "-o"), ("all_in_one", "--s")):
+            rows = runs[order].get(name, {}).get("summary", {}).get("per_round", [])
+            if not rows:
+                continue
+            drawn = True
+            ax.plot(
+                [r["round"] for r in rows],
+                [100 * r["accuracy"]["rate"] for r in rows],
+                style,
+                label=f"{_label(runs, name)} ({order})",
+            )
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("after round (0 = text only, then one clue per round)")
+    ax.set_ylabel("top-1 accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _section(
+    lines: list[str], out: Path, dataset: str, runs: dict[str, Any], group: str, groups: list[str]
+) -> None:
+    names = _configs(runs, groups)
+    if not names:
+        return
+    lines += ["", f"### {GROUP_TITLES[group]}", ""]
+    plot = _plot_bars(
+        runs, names, f"{dataset}: {GROUP_TITLES[group]}", _plot_path(out, dataset, group)
+    )
+    lines += [f"![{group}]({plot.relative_to(out).as_posix()})", ""]
+    lines += accuracy_table(runs, names)
+    lines += _command_block(runs, names)
+
+
+def _plot_path(out: Path, dataset: str, name: str) -> Path:
+    return out / PLOTS / f"{dataset}_{name}.png"
+
+
+def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
+    """The report part of one dataset: every table and plot its results allow."""
+    full = next((o["full"] for o in runs.values() if "full" in o), None)
+    lines = [f"## {dataset}", ""]
+    if full:
+        s = full["meta"].get("settings", {})
+        keys = SHOWN_SETTINGS
+        lines.append("Settings of `full`: " + ", ".join(f"`{k}={s.get(k)!r}`" for k in keys))
+    lines.append(f"Candidate orders: {', '.join(_orders(runs))} (shuffled = seeded permutation).")
+    _section(lines, out, dataset, runs, "baseline", ["baseline", "method", "rounds"])
+    _section(lines, out, dataset, runs, "switches", ["switches"])
+    _section(lines, out, dataset, runs, "vif_tools", ["vif_tools"])
+    _section(lines, out, dataset, runs, "clue_order", ["clue_order"])
+    round_names = [n for n in ("full", "all_in_one") if any(n in o for o in runs.values())]
+    plot = _plot_rounds(runs, f"{dataset}: accuracy per round", _plot_path(out, dataset, "rounds"))
+    if plot:
+        lines += ["", "### Accuracy per round and all clues in one round (paper Figure 4)", ""]
+        lines += [f"![rounds]({plot.relative_to(out).as_posix()})", ""]
+        lines += round_table(runs, round_names)
+        lines += _command_block(runs, round_names)
+    graph_names = _configs(runs, ["method", "rounds", "switches", "vif_tools", "clue_order"])
+    if any(runs[o][n]["summary"].get("nil") for o in runs for n in runs[o]):
+        lines += ["", "### NIL answers", ""]
+        lines += nil_table(runs, _configs(runs, ["baseline", "method", "rounds", "switches"]))
+    if graph_names:
+        lines += ["", "### Cost per mention (paper Table 6)", ""]
+        lines += cost_table(runs, graph_names)
+        lines += [
+            "",
+            "Seconds are wall time on this machine; a run whose selector cache had hits "
+            "(shared prompts answered before) is faster than a cold one, so compare timing "
+            "only for runs with 0 hits.",
+        ]
+    return lines
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def build_report(out: Path) -> list[Path]:
+    """Write RESULTS.md, results.json and plots/*.png under `out` from `out/runs`."""
+    out = Path(out)
+    found = collect(out)
+    if not found:
+        raise FileNotFoundError(f"no results under {out / RUNS}: run `i2cr eval suite` first")
+    summary = {
+        dataset: {
+            order: {
+                name: {
+                    "summary": entry["summary"],
+                    "settings": entry["meta"].get("settings"),
+                    "sessions": entry["meta"].get("sessions"),
+                }
+                for name, entry in configs.items()
+            }
+            for order, configs in runs.items()
+        }
+        for dataset, runs in found.items()
+    }
+    json_path = out / SUMMARY
+    json_path.write_text(json.dumps(_plain(summary), indent=1), encoding="utf-8")
+    lines = [
+        "# Evaluation results",
+        "",
+        "Built by `i2cr eval --report` from the results under `runs/` (measured on this "
+        "project's machines; every figure comes with the command that made it). Top-K as in "
+        "the paper: the gold entity among the first K of the output ranking, matched by name; "
+        "a NIL answer is rank 1. 95% CIs: Wilson for accuracies, bootstrap for mean seconds.",
+    ]
+    for dataset, runs in found.items():
+        lines += ["", *dataset_section(out, dataset, runs)]
+    from i2cr.evals.sweep import sweep_section
+
+    for dataset, runs in found.items():
+        lines += sweep_section(dataset, runs)
+    md_path = out / REPORT
+    md_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [md_path, json_path, *sorted((out / PLOTS).glob("*.png"))]

@@ -1,0 +1,186 @@
+"""Run configurations over a dataset into resumable results files, one per configuration.
+
+Layout under the output folder: `runs/<dataset>/<order>/<config>.jsonl` (one record per
+mention, written by `i2cr.batch.run_batch`) and a `<config>.meta.json` beside it holding the
+full settings, the command, and the selector-cache counts of each session. `<order>` is
+`released` or `shuffled-<seed>`: each sample's candidates permuted by a seeded generator.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from i2cr.batch import BatchSummary, Linker, run_batch, sample_rows
+from i2cr.context import Context
+from i2cr.datasets import Sample, load_release
+from i2cr.evals.baselines import EmbedderRanking, FirstCandidate
+from i2cr.evals.cache import attach_cache, detach_cache
+from i2cr.evals.configs import EvalConfig
+
+RELEASED = "released"
+RUNS = "runs"
+CACHE_FILE = "selector_cache.sqlite"
+
+
+def order_name(seed: int | None) -> str:
+    """The folder name of a candidate order: released, or shuffled with a seed."""
+    return RELEASED if seed is None else f"shuffled-{seed}"
+
+
+def shuffle_candidates(samples: Sequence[Sample], seed: int) -> list[Sample]:
+    """Copies of the samples, each one's candidates permuted by a generator seeded per sample.
+
+    The permutation depends only on the seed and the sample id, so it is the same in every
+    run, configuration and subset.
+    """
+    shuffled = []
+    for sample in samples:
+        candidates = list(sample.candidates)
+        random.Random(f"{seed}:{sample.id}").shuffle(candidates)
+        shuffled.append(replace(sample, candidates=candidates))
+    return shuffled
+
+
+def choose_subset(samples: Sequence[Sample], size: int | None, seed: int) -> list[Sample]:
+    """A seeded random subset of `size` samples in dataset order (all when size is None)."""
+    if size is None or size >= len(samples):
+        return list(samples)
+    if size < 1:
+        raise ValueError(f"the subset size must be at least 1, got {size}")
+    keep = set(random.Random(seed).sample(range(len(samples)), size))
+    return [s for i, s in enumerate(samples) if i in keep]
+
+
+def dataset_label(dataset: str | Path, size: int | None, total: int, seed: int) -> str:
+    """The folder name of a dataset run: the file's stem, plus the subset when not all."""
+    stem = Path(dataset).name.removesuffix(".json")
+    return stem if size is None or size >= total else f"{stem}-subset{size}-seed{seed}"
+
+
+def make_linker(config: EvalConfig) -> Linker:
+    """The graph, or the baseline the configuration names."""
+    if config.linker == "first_candidate":
+        return FirstCandidate()
+    if config.linker == "embedder":
+        return EmbedderRanking()
+    from i2cr.graph import graph
+
+    return graph
+
+
+def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
+    # top_k only shortens the output list and does not change any answer.
+    return {k: v for k, v in settings.items() if k != "top_k"}
+
+
+def _check_meta(meta_path: Path, settings: dict[str, Any]) -> dict[str, Any]:
+    """The existing meta data, after checking the results were made with the same settings."""
+    if not meta_path.exists():
+        return {"sessions": []}
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    before = _comparable(meta["settings"])
+    changed = {
+        k: (before.get(k), v) for k, v in _comparable(settings).items() if before.get(k) != v
+    }
+    if changed:
+        details = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
+        raise ValueError(
+            f"{meta_path.with_suffix('').with_suffix('.jsonl')} was made with other settings "
+            f"({details}); use another --out folder or delete those results"
+        )
+    return dict(meta)
+
+
+@dataclass
+class RunRequest:
+    """What to run: a dataset, configurations, candidate orders and shared settings."""
+
+    dataset: Path
+    configs: list[EvalConfig]
+    out: Path = Path("evals")
+    seeds: list[int | None] = field(default_factory=lambda: [None, 0])
+    settings: dict[str, object] = field(default_factory=dict)
+    subset: int | None = None
+    subset_seed: int = 0
+    image_dir: Path | None = None
+    workers: int = 1
+    cache: bool = True
+    progress: bool = True
+    command: str = field(default_factory=lambda: " ".join(["i2cr", *sys.argv[1:]]))
+
+
+def run_config(
+    samples: Sequence[Sample], config: EvalConfig, results: Path, request: RunRequest
+) -> BatchSummary:
+    """Link the samples with one configuration into `results` (resuming), and note the session."""
+    context = Context(**{**request.settings, **config.settings})  # type: ignore[arg-type]
+    meta_path = results.with_suffix(".meta.json")
+    settings = asdict(context)
+    meta = _check_meta(meta_path, settings)
+    cache = None
+    if request.cache and config.linker == "graph":
+        cache = attach_cache(context, request.out / RUNS / CACHE_FILE)
+    started = time.time()
+    try:
+        summary = run_batch(
+            make_linker(config),
+            sample_rows(samples),
+            results,
+            context,
+            total=len(samples),
+            progress=request.progress,
+            workers=request.workers,
+        )
+    finally:
+        if cache is not None:
+            detach_cache(context, cache)
+    meta.update(config=config.name, group=config.group, label=config.title, settings=settings)
+    meta["sessions"].append(
+        {
+            "command": request.command,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+            "seconds": round(time.time() - started, 1),
+            "linked": summary.linked,
+            "failed": summary.failed,
+            "skipped": summary.skipped,
+            "cache_lookups": cache.lookups if cache else 0,
+            "cache_hits": cache.hits if cache else 0,
+        }
+    )
+    meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    return summary
+
+
+def dataset_settings(samples: Sequence[Sample], settings: dict[str, object]) -> dict[str, object]:
+    """Settings for a dataset: NIL answers are allowed when it has NIL mentions, unless set."""
+    if "allow_nil" not in settings and any(s.is_nil for s in samples):
+        return {**settings, "allow_nil": True}
+    return settings
+
+
+def run_request(request: RunRequest) -> list[Path]:
+    """Run every configuration in every candidate order; returns the results files."""
+    samples = load_release(request.dataset, request.image_dir)
+    chosen = choose_subset(samples, request.subset, request.subset_seed)
+    request.settings = dataset_settings(chosen, request.settings)
+    label = dataset_label(request.dataset, request.subset, len(samples), request.subset_seed)
+    written = []
+    for seed in request.seeds:
+        ordered = chosen if seed is None else shuffle_candidates(chosen, seed)
+        for config in request.configs:
+            results = request.out / RUNS / label / order_name(seed) / f"{config.name}.jsonl"
+            print(f"{label} {order_name(seed)} {config.name}: {len(ordered)} mentions -> {results}")
+            summary = run_config(ordered, config, results, request)
+            print(
+                f"  linked {summary.linked}, failed {summary.failed}, "
+                f"already done {summary.skipped}"
+            )
+            written.append(results)
+    return written
