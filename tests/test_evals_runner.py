@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CANDIDATES
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from i2cr import graph
+from i2cr.cli import main
+from i2cr.context import Context
+from i2cr.datasets import Sample, load_release
+from i2cr.evals.baselines import EmbedderRanking
+from i2cr.evals.configs import BY_NAME, SUITES, resolve_configs
+from i2cr.evals.runner import RunRequest, choose_subset, run_request, shuffle_candidates
+from i2cr.models.chat import register_chat_model
+
+ANSWER = "<|ANSWER|>: Ed Rendell"
+
+
+def write_dataset(folder: Path, count: int = 6) -> Path:
+    rows = {
+        f"s{i}": {
+            "mention": "Rendell",
+            "mention_context": f"Governor Rendell spoke on day {i}.",
+            "Candentity": CANDIDATES,
+            "mention_imgdesc_Azure": {"Caption": "a man at a podium", "Tags": "person"},
+        }
+        for i in range(count)
+    }
+    path = folder / "toy_dev.json"
+    path.write_text(json.dumps(rows))
+    labels = {f"s{i}": "Ed Rendell" if i % 2 == 0 else "Ruth Rendell" for i in range(count)}
+    (folder / "toy_dev_label.json").write_text(json.dumps(labels))
+    return path
+
+
+class InterruptingChat(FakeListChatModel):
+    """Answers, then stops the whole run (like Ctrl-C) at the given call."""
+
+    stop_at: int = 0
+    calls: int = 0
+
+    def _call(self, *args: Any, **kwargs: Any) -> str:
+        self.calls += 1
+        if self.calls == self.stop_at:
+            raise KeyboardInterrupt
+        return super()._call(*args, **kwargs)
+
+
+def request(tmp_path: Path, dataset: Path, spec: str, names: list[str], **kw: Any) -> RunRequest:
+    return RunRequest(
+        dataset=dataset,
+        configs=resolve_configs(None, names),
+        out=tmp_path / "evals",
+        settings={"selector": spec},
+        progress=False,
+        command="i2cr eval suite --test",
+        **kw,
+    )
+
+
+def ids(path: Path) -> list[str]:
+    return [json.loads(line)["id"] for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_interrupted_run_resumes_without_duplicates(tmp_path, workers):
+    dataset = write_dataset(tmp_path)
+    spec = f"test:interrupt-{workers}"
+    register_chat_model(spec, InterruptingChat(responses=[ANSWER] * 50, stop_at=4))
+    req = request(tmp_path, dataset, spec, ["tes_only"], seeds=[None], workers=workers)
+    with pytest.raises(KeyboardInterrupt):
+        run_request(req)
+    results = tmp_path / "evals/runs/toy_dev/released/tes_only.jsonl"
+    assert 0 < len(ids(results)) < 6
+    register_chat_model(spec, FakeListChatModel(responses=[ANSWER] * 50))
+    run_request(request(tmp_path, dataset, spec, ["tes_only"], seeds=[None], workers=workers))
+    written = ids(results)
+    assert sorted(written) == [f"s{i}" for i in range(6)]
+    meta = json.loads(results.with_suffix(".meta.json").read_text())
+    assert meta["sessions"][-1]["linked"] == 6 - meta["sessions"][-1]["skipped"]
+
+
+def test_results_made_with_other_settings_are_not_resumed(tmp_path):
+    dataset = write_dataset(tmp_path)
+    register_chat_model("test:settings", FakeListChatModel(responses=[ANSWER] * 50))
+    run_request(request(tmp_path, dataset, "test:settings", ["tes_only"], seeds=[None]))
+    changed = request(tmp_path, dataset, "test:settings", ["tes_only"], seeds=[None])
+    changed.settings["desc_chars"] = 50
+    with pytest.raises(ValueError, match="desc_chars: 120 -> 50"):
+        run_request(changed)
+
+
+def test_shuffles_are_seeded_per_sample_and_subsets_keep_dataset_order():
+    samples = [
+        Sample(id=f"m{i}", mention="x", candidates=[dict(c) for c in CANDIDATES * 3])
+        for i in range(30)
+    ]
+    once, again = shuffle_candidates(samples, 0), shuffle_candidates(samples, 0)
+    assert [s.candidates for s in once] == [s.candidates for s in again]
+    assert any(s.candidates != samples[0].candidates for s in once)
+    assert shuffle_candidates(samples[5:6], 0)[0].candidates == once[5].candidates
+    assert [s.candidates for s in shuffle_candidates(samples, 1)] != [s.candidates for s in once]
+    subset = choose_subset(samples, 10, seed=3)
+    assert subset == choose_subset(samples, 10, seed=3) and len(subset) == 10
+    assert [int(s.id[1:]) for s in subset] == sorted(int(s.id[1:]) for s in subset)
+
+
+def test_repeated_prompts_are_answered_from_the_cache(tmp_path, scripted):
+    dataset = write_dataset(tmp_path, count=3)
+    model, context = scripted(*([ANSWER] * 3))
+    # TES alone, then the same TES with only VIF on (IAV off: VIF never runs): same prompts.
+    run_request(request(tmp_path, dataset, context.selector, ["tes_only"], seeds=[None]))
+    run_request(request(tmp_path, dataset, context.selector, ["no_icr_iav"], seeds=[None]))
+    assert len(model.prompts) == 3
+    meta = json.loads((tmp_path / "evals/runs/toy_dev/released/no_icr_iav.meta.json").read_text())
+    assert meta["sessions"][0]["cache_hits"] == 3
+
+
+def test_all_clues_in_one_round(scripted, scores, mention):
+    scores(icr={"Ed": 0.9, "Ruth": 0.9, "Don": 0.9}, iav={"Ed": 0.1, "Ruth": 0.1, "Don": 0.1})
+    model, context = scripted(ANSWER, ANSWER, clue_rounds="all_in_one")
+    out = graph.invoke(mention, context=context)
+    assert len(model.prompts) == 2 and out["result"]["rounds"] == 2
+    assert "caption: a man at a podium; dense caption: a man; a flag; tags:" in model.prompts[1]
+    assert out["attempts"][-1]["clue_tool"] == "caption+dense_caption+tags"
+
+
+def test_embedder_baseline_breaks_ties_by_the_given_order(monkeypatch):
+    monkeypatch.setattr("i2cr.evals.baselines.cosine", lambda spec, left, rights: [0.2, 0.7, 0.7])
+    out = EmbedderRanking().invoke(
+        {"mention": "Rendell", "candidates": CANDIDATES}, context=Context()
+    )
+    assert [e["name"] for e in out["result"]["top_k"]] == [
+        "Ed Rendell",
+        "Don Rendell",
+        "Ruth Rendell",
+    ]
+
+
+def test_every_suite_names_known_configs_and_ablations_are_context_switches():
+    assert len(resolve_configs("paper", [])) == len(BY_NAME)
+    assert {c.name for c in resolve_configs("core", [])} >= {
+        "full",
+        "tes_only",
+        "no_icr",
+        "all_in_one",
+    }
+    assert all(c.linker == "graph" for c in resolve_configs("paper", []) if c.group != "baseline")
+    assert len([n for n in SUITES["paper"] if n.startswith("order_")]) == 23
+    assert len([n for n in SUITES["paper"] if n.startswith("vif_")]) == 14
+    with pytest.raises(ValueError, match="unknown configurations"):
+        resolve_configs(None, ["nope"])
+
+
+def test_report_is_rebuilt_from_results_alone(tmp_path, capsys):
+    dataset = write_dataset(tmp_path)
+    register_chat_model("test:report", FakeListChatModel(responses=[ANSWER] * 50))
+    run_request(request(tmp_path, dataset, "test:report", ["first_candidate", "tes_only"]))
+    out = tmp_path / "evals"
+    assert main(["eval", "--report", "--out", str(out)]) == 0
+    report = (out / "RESULTS.md").read_text()
+    # Ed Rendell is candidate 2 and gold for half the mentions: TES (always Ed) gets 50%.
+    assert "| TES only | 6 | 50.0 [" in report
+    assert "| always candidate #1 | 6 | 50.0 [" in report  # candidate 1 is the other half's gold
+    assert "i2cr eval suite --test" in report
+    assert (out / "plots/toy_dev_baseline.png").stat().st_size > 1000
+    summary = json.loads((out / "results.json").read_text())
+    assert summary["toy_dev"]["shuffled-0"]["tes_only"]["summary"]["mentions"] == 6
+    assert load_release(dataset)[0].gold_name == "Ed Rendell"
