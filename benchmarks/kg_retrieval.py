@@ -202,7 +202,8 @@ def main() -> None:
         print(
             f"| {r['entities']:,} | {r['recall_indexed_all']:.3f} | "
             f"{r['recall_indexed_sample']:.3f} / {r['recall_exhaustive_sample']:.3f} | "
-            f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} ({r['cpu_p50_ms']:.1f} / {r['cpu_p99_ms']:.1f}) | "
+            f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f} "
+            f"({r['cpu_p50_ms']:.1f} / {r['cpu_p99_ms']:.1f}) | "
             f"{r['exhaustive_p50_ms']:.0f} | "
             f"{r['build_s']:.0f} | {r['store_mib']:.0f} | "
             f"{r['build_peak_mib']:.0f} / {r['query_peak_mib']:.0f} |"
