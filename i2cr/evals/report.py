@@ -16,6 +16,23 @@ REPORT = "RESULTS.md"
 SUMMARY = "results.json"
 PLOTS = "plots"
 
+RERUN = [
+    "",
+    "Rerun everything (results resume; a changed setting needs a fresh --out folder; the "
+    "selector cache in `runs/selector_cache.sqlite` is keyed by selector, adapter and prompt):",
+    "",
+    "```",
+    "i2cr eval suite --dataset ../shared/data/wikimel/wikimel_dev.json --suite paper --out evals",
+    "i2cr eval suite --dataset ../shared/data/wikidiverse/wikidiverse_dev_fulldesc.json "
+    "--suite paper --out evals   # NIL in the data: allow_nil=true is set automatically",
+    "i2cr eval sweep --dataset ../shared/data/wikimel/wikimel_dev.json --out evals",
+    "i2cr eval --report --out evals   # rebuild this file from runs/ without running anything",
+    "```",
+    "",
+    "Add `--set selector_adapter=DIR` (or any `--set FIELD=VALUE`) for another selector, "
+    "`--subset N` for a seeded random subset, `--workers N` for concurrent mentions.",
+]
+
 SHOWN_SETTINGS = (
     "selector",
     "selector_adapter",
@@ -270,6 +287,8 @@ def _section(
     names = _configs(runs, groups)
     if not names:
         return
+    if group != "baseline" and any("full" in o for o in runs.values()):
+        names = ["full", *names]  # the reference row: every step, every tool, default order
     lines += ["", f"### {GROUP_TITLES[group]}", ""]
     plot = _plot_bars(
         runs, names, f"{dataset}: {GROUP_TITLES[group]}", _plot_path(out, dataset, group)
@@ -291,7 +310,11 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
         s = full["meta"].get("settings", {})
         keys = SHOWN_SETTINGS
         lines.append("Settings of `full`: " + ", ".join(f"`{k}={s.get(k)!r}`" for k in keys))
-    lines.append(f"Candidate orders: {', '.join(_orders(runs))} (shuffled = seeded permutation).")
+    lines.append(
+        f"Candidate orders: {', '.join(_orders(runs))} (shuffled-S: each mention's candidates "
+        "permuted by a generator seeded with S and the mention id). A dataset name ending in "
+        "`-subsetN-seedS` is a seeded random subset of N mentions."
+    )
     _section(lines, out, dataset, runs, "baseline", ["baseline", "method", "rounds"])
     _section(lines, out, dataset, runs, "switches", ["switches"])
     _section(lines, out, dataset, runs, "vif_tools", ["vif_tools"])
@@ -359,6 +382,7 @@ def build_report(out: Path) -> list[Path]:
         "the paper: the gold entity among the first K of the output ranking, matched by name; "
         "a NIL answer is rank 1. 95% CIs: Wilson for accuracies, bootstrap for mean seconds.",
     ]
+    lines += RERUN
     for dataset, runs in found.items():
         lines += ["", *dataset_section(out, dataset, runs)]
     from i2cr.evals.sweep import sweep_section

@@ -9,6 +9,7 @@ full settings, the command, and the selector-cache counts of each session. `<ord
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 import time
@@ -152,6 +153,10 @@ def run_config(
             "skipped": summary.skipped,
             "cache_lookups": cache.lookups if cache else 0,
             "cache_hits": cache.hits if cache else 0,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+            },
         }
     )
     meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
