@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from i2cr.datasets import Sample, load_dataset, load_jsonl, load_release, write_jsonl
 from i2cr.errors import InputError
 
-CANDIDATES = [
+CANDIDATES: list[Any] = [
     {"qid": "Q165824", "name": "Johanna Kinkel", "desc": "German composer."},
     {"qid": "Q1", "name": "Gottfried Kinkel", "desc": "German poet."},
 ]
@@ -126,7 +127,12 @@ def test_melbench_gives_one_sample_per_mention_with_i2cr_ids(tmp_path):
 
 
 def test_melbench_length_mismatch_names_sample_and_fields(tmp_path):
-    row = {"sentence": "s", "mentions": ["a", "b"], "entities": ["A"], "answer": ["Q1"]}
+    row: dict[str, Any] = {
+        "sentence": "s",
+        "mentions": ["a", "b"],
+        "entities": ["A"],
+        "answer": ["Q1"],
+    }
     data = write(tmp_path / "Wikidata-MEL.json", {"9": row})
     with pytest.raises(InputError, match=r"Wikidata-MEL.json sample 9 fields .* lengths differ"):
         load_dataset(data)
@@ -137,7 +143,7 @@ def test_melbench_length_mismatch_names_sample_and_fields(tmp_path):
 
 
 def test_wikidiverse_own_release(tmp_path):
-    rows = [
+    rows: list[Any] = [
         [
             "The Lions versus the Packers (2007).",
             "https://upload.wikimedia.org/wikipedia/commons/0/06/Detroit%20Lions.jpg",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 import pytest
 
@@ -67,7 +68,8 @@ def synthetic_entities(count, seed=0):
     rng = random.Random(seed)
     firsts = ["Anna", "John", "Maria", "Peter", "Li", "Ahmed", "Olga", "Jean", "Sofia", "Kenji"]
     lasts = ["Smith", "Rossi", "Wang", "Novak", "Garcia", "Kowalski", "Dubois", "Tanaka"]
-    seen, rows = set(), []
+    seen: set[str] = set()
+    rows: list[dict[str, str]] = []
     while len(rows) < count:
         last = f"{rng.choice(lasts)}{rng.choice('abcdefghij')}{rng.randint(0, 99)}"
         name = f"{rng.choice(firsts)} {last}"
@@ -138,6 +140,7 @@ def test_graph_retrieves_candidates_from_a_store(scripted, scores, mention, tmp_
     store = build(tmp_path)
     _, context = scripted("<|ANSWER|>: Ed Rendell", kg=str(store), k=2)
     scores(icr={"Ed": 0.9, "Ruth": 0.9}, iav={"Ed": 0.9, "Ruth": 0.9})
-    out = graph.invoke({**mention, "candidates": []}, context=context)
+    graph_input: Any = {**mention, "candidates": []}
+    out = graph.invoke(graph_input, context=context)
     assert out["result"]["qid"] == "Q2"
     assert {e["name"] for e in out["result"]["top_k"]} == {"Ed Rendell", "Ruth Rendell"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ def build(tmp_path, rows):
     return store
 
 
-ROWS = [
+ROWS: list[dict[str, Any]] = [
     {"qid": "Q1", "name": "Ruth Rendell", "description": LONG},
     {"qid": "Q2", "name": "Ed Rendell", "description": "American politician."},
     {"qid": "Q3", "name": "Don Rendell", "aliases": ["Donald Rendell"]},
