@@ -177,3 +177,35 @@ def test_tiny_random_vit_tags_through_the_pipeline(tiny_vit, monkeypatch):
     monkeypatch.setenv("I2CR_TAG_MIN_SCORE", "0.0")
     tags = get_clue_tool("tags", "hub").invoke({"image": str(PHOTO)}).split("; ")
     assert sorted(tags) == ["flag", "military uniform", "mortarboard"]
+
+
+@pytest.fixture(scope="module")
+def tiny_detector(tmp_path_factory) -> str:
+    """A 1-layer YOLOS object detector with random weights and three labels."""
+    import torch
+    from transformers import YolosConfig, YolosForObjectDetection, YolosImageProcessor
+
+    folder = tmp_path_factory.mktemp("tiny-yolos")
+    labels = {0: "person", 1: "tie", 2: "flag"}
+    config = YolosConfig(
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        image_size=[32, 32],
+        patch_size=8,
+        num_detection_tokens=4,
+        id2label=labels,
+        label2id={v: k for k, v in labels.items()},
+    )
+    torch.manual_seed(0)
+    YolosForObjectDetection(config).save_pretrained(folder)
+    YolosImageProcessor(size={"shortest_edge": 32, "longest_edge": 32}).save_pretrained(folder)
+    return str(folder)
+
+
+def test_tiny_random_detector_tags_are_object_labels(tiny_detector, monkeypatch):
+    monkeypatch.setenv("I2CR_HUB_MODELS", f"tags={tiny_detector}")
+    monkeypatch.setenv("I2CR_TAG_MIN_SCORE", "0.0")
+    tags = get_clue_tool("tags", "hub").invoke({"image": str(PHOTO)}).split("; ")
+    assert tags and set(tags) <= {"person", "tie", "flag"}

@@ -1,8 +1,9 @@
 """Hugging Face models as image-to-text tools (for users who can download from the hub).
 
 Captions come from an image-to-text generator (BLIP by default), dense region captions and OCR
-from Florence-2's task prompts, tags from an image-classification pipeline. The model of each
-tool is set by the context field `hub_models` ('tool=model id', comma-separated).
+from Florence-2's task prompts, tags from an image-classification pipeline or, when the model
+is an object detector (e.g. facebook/detr-resnet-50), the labels of the objects it finds. The
+model of each tool is set by the context field `hub_models` ('tool=model id', comma-separated).
 """
 
 from __future__ import annotations
@@ -57,11 +58,21 @@ def load_generator(model_id: str) -> tuple[Any, Any]:
 
 
 @lru_cache(maxsize=2)
-def load_classifier(model_id: str) -> Any:
-    """A transformers image-classification pipeline."""
-    from transformers import pipeline
+def load_tagger(model_id: str) -> Any:
+    """An image-classification pipeline, or object-detection for a detector (e.g. DETR)."""
+    from transformers import AutoConfig, pipeline
 
-    return pipeline("image-classification", model=model_id)
+    architectures = AutoConfig.from_pretrained(model_id).architectures or []
+    detects = any(name.endswith("ForObjectDetection") for name in architectures)
+    return pipeline("object-detection" if detects else "image-classification", model=model_id)
+
+
+def predicted_tags(model_id: str, image: Any, min_score: float) -> str:
+    """Tags from a classifier (top labels) or a detector (labels of the objects found)."""
+    tagger = load_tagger(model_id)
+    if tagger.task == "object-detection":
+        return classifier_tags(tagger(image, threshold=min_score), min_score)
+    return classifier_tags(tagger(image, top_k=MAX_TAGS), min_score)
 
 
 def florence_text(task: str, parsed: Mapping[str, Any]) -> str:
@@ -74,7 +85,7 @@ def florence_text(task: str, parsed: Mapping[str, Any]) -> str:
 
 
 def classifier_tags(predictions: list[dict[str, Any]], min_score: float) -> str:
-    """Labels of an image-classification pipeline at or above `min_score` (first synonym)."""
+    """Predicted labels at or above `min_score`, best first, each once (first synonym)."""
     labels = (
         str(p["label"]).split(",")[0].strip()
         for p in sorted(predictions, key=lambda p: p["score"], reverse=True)
@@ -120,8 +131,7 @@ class HubTool(ImageClueTool):
         """Run the configured model on the decoded image."""
         model_id = hub_model_for(self.name, context)
         if self.name == "tags":
-            predictions = load_classifier(model_id)(image.image, top_k=MAX_TAGS)
-            return classifier_tags(predictions, context.tag_min_score)
+            return predicted_tags(model_id, image.image, context.tag_min_score)
         return generate_text(model_id, self.name, image.image)
 
 
