@@ -15,6 +15,7 @@ from i2cr.datasets import Sample, load_release
 from i2cr.evals.baselines import EmbedderRanking
 from i2cr.evals.configs import BY_NAME, SUITES, resolve_configs
 from i2cr.evals.runner import RunRequest, choose_subset, run_request, shuffle_candidates
+from i2cr.evals.sweep import run_sweep
 from i2cr.models.chat import register_chat_model
 
 ANSWER = "<|ANSWER|>: Ed Rendell"
@@ -171,3 +172,20 @@ def test_report_is_rebuilt_from_results_alone(tmp_path, capsys):
     summary = json.loads((out / "results.json").read_text())
     assert summary["toy_dev"]["shuffled-0"]["tes_only"]["summary"]["mentions"] == 6
     assert load_release(dataset)[0].gold_name == "Ed Rendell"
+
+
+def test_sweep_runs_the_grid_on_dev_and_reports_the_choice(tmp_path, scores):
+    scores(icr={"Ed": 0.6, "Ruth": 0.4, "Don": 0.3}, iav={"Ed": 0.5, "Ruth": 0.5, "Don": 0.5})
+    dataset = write_dataset(tmp_path, count=4)
+    register_chat_model("test:sweep", FakeListChatModel(responses=[ANSWER] * 200))
+    out = tmp_path / "evals"
+    argv = ["eval", "sweep", "--dataset", str(dataset), "--out", str(out), "--orders", "0"]
+    argv += ["--alpha", "0.5,0.7", "--beta-text", "0.3", "--set", "selector=test:sweep"]
+    assert main(argv) == 0
+    report = (out / "RESULTS.md").read_text()
+    # alpha 0.5 keeps Ed (right for half); alpha 0.7 rejects every pick and keeps the best (Ed).
+    assert "| 0.5 | 31 | 0.3 | text_only | 50.0 |" in report
+    assert "Chosen (best mean top-1 over the shuffled orders): alpha=0.5" in report
+    (tmp_path / "toy_test.json").write_text(dataset.read_text())
+    with pytest.raises(ValueError, match="dev split only"):
+        run_sweep(request(tmp_path, tmp_path / "toy_test.json", "test:sweep", []), "0.5", "", "")
