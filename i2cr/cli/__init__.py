@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from i2cr.cli import kg, link
+from i2cr.cli import eval, kg, link
 
-SUBCOMMANDS = [link, kg]
+SUBCOMMANDS = [link, eval, kg]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
