@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import pytest
@@ -84,3 +85,29 @@ def test_damaged_cache_file_counts_as_a_miss(tmp_path):
     assert ClueCache(tmp_path).get(key) == "HELLO"
     next(tmp_path.rglob("*.json")).write_text("{not json")
     assert ClueCache(tmp_path).get(key) is None
+
+
+def test_tool_in_a_graph_run_follows_the_run_context(scripted, scores, monkeypatch, tmp_path):
+    from i2cr import graph
+    from i2cr.tools import PROVIDERS
+
+    counting = CountingTool(name="tags", description="size")
+    monkeypatch.setitem(PROVIDERS, "counting-run", lambda kind: counting)
+    scores(icr={"Ruth": 0.9, "Ed": 0.9, "Don": 0.9}, iav={"Ruth": 0.1, "Ed": 0.1, "Don": 0.1})
+    cache_dir = tmp_path / "run-cache"
+    _, context = scripted(
+        "<|ANSWER|>: Ruth Rendell",
+        "<|ANSWER|>: Ruth Rendell",
+        clue_order="tags",
+        clue_providers="tags=counting-run",
+        clue_cache_dir=str(cache_dir),
+    )
+    mention: Any = {
+        "mention": "Rendell",
+        "image": str(SAMPLES / "logo2.png"),
+        "candidates": [{"name": "Ruth Rendell", "desc": "English author."}],
+        "clues": {"caption": "a logo"},
+    }
+    out = graph.invoke(mention, context=context)
+    assert [s["text"] for s in out["clue_steps"]] == ["542x130"]
+    assert len(list(cache_dir.rglob("*.json"))) == 1  # the run's clue_cache_dir, not the default
