@@ -89,6 +89,12 @@ def test_results_made_with_other_settings_are_not_resumed(tmp_path):
     dataset = write_dataset(tmp_path)
     register_chat_model("test:settings", FakeListChatModel(responses=[ANSWER] * 50))
     run_request(request(tmp_path, dataset, "test:settings", ["tes_only"], seeds=[None]))
+    # A Context field added since the run (absent from its meta) counts as its default.
+    meta_path = tmp_path / "evals/runs/toy_dev/released/tes_only.meta.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["settings"]["clue_rounds"]
+    meta_path.write_text(json.dumps(meta))
+    run_request(request(tmp_path, dataset, "test:settings", ["tes_only"], seeds=[None]))
     changed = request(tmp_path, dataset, "test:settings", ["tes_only"], seeds=[None])
     changed.settings["desc_chars"] = 50
     with pytest.raises(ValueError, match="desc_chars: 120 -> 50"):

@@ -14,7 +14,7 @@ import random
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +86,8 @@ def _check_meta(meta_path: Path, settings: dict[str, Any]) -> dict[str, Any]:
     if not meta_path.exists():
         return {"sessions": []}
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    before = _comparable(meta["settings"])
+    # A field added to Context after the run counts as having had its default then.
+    before = {f.name: f.default for f in fields(Context)} | _comparable(meta["settings"])
     changed = {
         k: (before.get(k), v) for k, v in _comparable(settings).items() if before.get(k) != v
     }
