@@ -14,6 +14,7 @@ from i2cr.evals.runner import RELEASED, RUNS
 
 REPORT = "RESULTS.md"
 SUMMARY = "results.json"
+NOTES = "NOTES.md"  # hand-written notes on the runs, copied into the report
 PLOTS = "plots"
 
 RERUN = [
@@ -353,7 +354,10 @@ def _plain(value: Any) -> Any:
 
 
 def build_report(out: Path) -> list[Path]:
-    """Write RESULTS.md, results.json and plots/*.png under `out` from `out/runs`."""
+    """Write RESULTS.md, results.json and plots/*.png under `out` from `out/runs`.
+
+    `out/NOTES.md`, when present, is copied in after the introduction.
+    """
     out = Path(out)
     found = collect(out)
     if not found:
@@ -382,6 +386,9 @@ def build_report(out: Path) -> list[Path]:
         "the paper: the gold entity among the first K of the output ranking, matched by name; "
         "a NIL answer is rank 1. 95% CIs: Wilson for accuracies, bootstrap for mean seconds.",
     ]
+    notes = out / NOTES
+    if notes.exists():
+        lines += ["", notes.read_text(encoding="utf-8").strip()]
     lines += RERUN
     for dataset, runs in found.items():
         lines += ["", *dataset_section(out, dataset, runs)]
