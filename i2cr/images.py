@@ -28,7 +28,10 @@ class ImageError(InputError):
 
 @dataclass(frozen=True)
 class ImageLimits:
-    """What an image may be: its size in bytes and pixels, and whether URLs are fetched."""
+    """What an image may be: its size in bytes and pixels, and whether URLs are fetched.
+
+    The defaults are the Context's (`allow_image_urls`, `image_max_bytes`, ...).
+    """
 
     allow_urls: bool = False
     max_bytes: int = 20_000_000
@@ -70,8 +73,11 @@ def run_context() -> Context:
 
 
 def load_image(source: ImageSource, limits: ImageLimits | None = None) -> LoadedImage:
-    """Read and decode an image from a path, raw bytes, or (when allowed) an http(s) URL."""
-    limits = limits or ImageLimits()
+    """Read and decode an image from a path, raw bytes, or (when allowed) an http(s) URL.
+
+    Without `limits`, those of the running graph's context (or the defaults) apply.
+    """
+    limits = limits or ImageLimits.from_context(run_context())
     data, name = read_image_bytes(source, limits)
     return LoadedImage(
         source=name,

@@ -124,6 +124,13 @@ def test_limits_follow_the_context():
         allow_urls=True, max_bytes=5, max_pixels=7, timeout_s=10.0
     )
     assert isinstance(run_context(), Context)  # outside a graph run: the defaults
+    assert ImageLimits.from_context(Context()) == ImageLimits()
+
+
+def test_limits_from_the_environment_apply_outside_a_graph(monkeypatch):
+    monkeypatch.setenv("I2CR_IMAGE_MAX_PIXELS", "100")
+    with pytest.raises(ImageError, match="more than image_max_pixels=100"):
+        load_image(PHOTO)
 
 
 def test_urls_are_refused_unless_enabled():
