@@ -1,0 +1,146 @@
+"""Instruction data for the selector, built with the exact prompt the graph sends at inference.
+
+Each example is a chat (`messages`: system + user from `i2cr.selection.build_messages`) and the
+answer the selector should give (`<|ANSWER|>: <gold name>`, or `nil`). Candidates are shuffled
+per sample with a seed, so the position of the gold entity carries no signal.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TypedDict
+
+from i2cr import prompts
+from i2cr.datasets import Sample
+from i2cr.errors import InputError
+from i2cr.models.local_chat import to_chat_messages
+from i2cr.selection import build_messages, display_name
+
+ClueMode = Literal["none", "one", "all"]
+
+
+class ChatTurn(TypedDict):
+    """One chat-template message."""
+
+    role: str
+    content: str
+
+
+class InstructionExample(TypedDict):
+    """A prompt as the selector sees it and the answer it should give."""
+
+    id: str
+    messages: list[ChatTurn]
+    answer: str
+
+
+@dataclass(frozen=True)
+class DataOptions:
+    """How samples become instruction examples.
+
+    `clues`: besides the text-only prompt of each sample, add none, one (a seeded random
+    non-empty clue) or all of its carried clues as `mention image information` prompts.
+    `missing_as_nil`: a sample whose gold entity is not among its candidates becomes a NIL
+    example (prompt allowing NIL); otherwise it is skipped. Samples labelled `nil` are always
+    NIL examples.
+    """
+
+    seed: int = 0
+    clues: ClueMode = "one"
+    clue_tools: tuple[str, ...] = ("ocr", "caption", "dense_caption", "tags")
+    desc_chars: int = 120
+    missing_as_nil: bool = False
+    shuffle: bool = True
+
+
+def answer_text(name: str | None) -> str:
+    """The selector's answer line for an entity name (None: NIL)."""
+    return f"{prompts.ANSWER_TAG} {prompts.NIL_ANSWER if name is None else display_name(name)}"
+
+
+def _gold_index(sample: Sample) -> int | None:
+    names = [c["name"] for c in sample.candidates]
+    return names.index(sample.gold_name) if sample.gold_name in names else None
+
+
+def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExample]:
+    """The instruction examples of one labelled sample (empty when it cannot be used)."""
+    if sample.gold_name is None or not sample.candidates:
+        return []
+    rng = random.Random(f"{options.seed}:{sample.id}")
+    candidates = list(sample.candidates)
+    if options.shuffle:
+        rng.shuffle(candidates)
+    gold = _gold_index(sample)
+    nil = sample.is_nil or gold is None
+    if nil and not (sample.is_nil or options.missing_as_nil):
+        return []
+    answer = answer_text(None if nil else sample.gold_name)
+    clues = [(t, sample.clues[t]) for t in options.clue_tools if sample.clues.get(t, "").strip()]
+    if options.clues == "none":
+        clues = []
+    elif options.clues == "one" and clues:
+        clues = [rng.choice(clues)]
+    variants = [("text", ""), *clues]
+    return [
+        InstructionExample(
+            id=f"{sample.id}:{variant}",
+            messages=[
+                ChatTurn(role=m["role"], content=m["content"])
+                for m in to_chat_messages(
+                    build_messages(
+                        mention=sample.mention,
+                        context=sample.context,
+                        candidates=candidates,
+                        clue=clue,
+                        allow_nil=nil,
+                        desc_chars=options.desc_chars,
+                    )
+                )
+            ],
+            answer=answer,
+        )
+        for variant, clue in variants
+    ]
+
+
+def build_examples(samples: Iterable[Sample], options: DataOptions) -> list[InstructionExample]:
+    """Instruction examples of every usable sample, in sample order."""
+    return [example for sample in samples for example in sample_examples(sample, options)]
+
+
+def write_examples(examples: Iterable[InstructionExample], path: str | Path) -> int:
+    """Write examples as JSONL; return how many were written."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with target.open("w", encoding="utf-8") as out:
+        for example in examples:
+            out.write(json.dumps(example, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+def read_examples(path: str | Path) -> Iterator[InstructionExample]:
+    """Examples from a JSONL file written by `write_examples`, checked line by line."""
+    with Path(path).open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"{path}:{number}: not valid JSON ({err.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get("messages"), list):
+                raise InputError(f"{path}:{number}: expected an object with 'messages'")
+            if not isinstance(row.get("answer"), str) or not row["answer"].strip():
+                raise InputError(f"{path}:{number}: missing 'answer'")
+            yield InstructionExample(
+                id=str(row.get("id", f"line:{number}")),
+                messages=row["messages"],
+                answer=row["answer"],
+            )
