@@ -77,7 +77,8 @@ def collect(out: Path) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
         meta_path = results.with_suffix(".meta.json")
         meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
         meta.setdefault("group", BY_NAME[results.stem].group if results.stem in BY_NAME else "")
-        meta.setdefault("label", results.stem)
+        known = BY_NAME.get(results.stem)
+        meta.setdefault("label", known.title if known else results.stem)
         records = read_records(results)
         entry = {"summary": summarize(records), "meta": meta, "records": records}
         found.setdefault(order_dir.parent.name, {}).setdefault(order_dir.name, {})[results.stem] = (
@@ -288,8 +289,10 @@ def _section(
     names = _configs(runs, groups)
     if not names:
         return
-    if group != "baseline" and any("full" in o for o in runs.values()):
-        names = ["full", *names]  # the reference row: every step, every tool, default order
+    # Reference rows: TES alone beside the baselines; the full method above each ablation.
+    reference = "tes_only" if group == "baseline" else "full"
+    if any(reference in o for o in runs.values()):
+        names = [*names, reference] if group == "baseline" else [reference, *names]
     lines += ["", f"### {GROUP_TITLES[group]}", ""]
     plot = _plot_bars(
         runs, names, f"{dataset}: {GROUP_TITLES[group]}", _plot_path(out, dataset, group)
