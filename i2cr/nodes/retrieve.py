@@ -29,7 +29,9 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             )
         candidates = open_kg(context.kg).search(state.mention, context.k)
         if not candidates:
-            raise InputError(f"the knowledge graph {context.kg} has no entities")
+            raise InputError(
+                f"no entity of the knowledge graph {context.kg} matches {state.mention!r}"
+            )
     for position, candidate in enumerate(candidates, start=1):
         if not isinstance(candidate, dict) or not str(candidate.get("name", "")).strip():
             raise InputError(f"candidate #{position} has no name: {candidate!r}")
