@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from i2cr.cli import eval, finetune, kg, link
+from i2cr.cli import dim, eval, finetune, kg, link
 
-SUBCOMMANDS = [link, eval, kg, finetune]
+SUBCOMMANDS = [link, eval, dim, kg, finetune]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
