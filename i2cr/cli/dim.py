@@ -143,9 +143,9 @@ def run_rows(args: argparse.Namespace) -> int:
     """Write the subset (optionally with shuffled candidates) for `i2cr link --input`."""
     from i2cr.batch import sample_rows
     from i2cr.datasets import load_release
-    from i2cr.dim.sampling import seeded_subset, shuffle_candidates
+    from i2cr.evals.runner import choose_subset, shuffle_candidates
 
-    samples = seeded_subset(load_release(args.dataset), args.size, args.seed)
+    samples = choose_subset(load_release(args.dataset), args.size, args.seed)
     if args.shuffle_seed is not None:
         samples = shuffle_candidates(samples, args.shuffle_seed)
     with Path(args.output).open("w", encoding="utf-8") as sink:

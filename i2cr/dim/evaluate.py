@@ -11,10 +11,8 @@ import torch
 from i2cr.datasets import Sample
 from i2cr.dim.features import Features, featurize
 from i2cr.dim.model import DimFusion
-from i2cr.dim.sampling import shuffle_candidates
 from i2cr.dim.train import TOP_KS, scores_of, top_k_accuracy
-
-RELEASED = "released"
+from i2cr.evals.runner import RELEASED, shuffle_candidates
 
 
 @dataclass

@@ -57,9 +57,9 @@ def embed_cached(embedder: str, texts: list[str], cache: Path | None = None) -> 
     """Embeddings of `texts` (one row each), computed once per embedder and text list.
 
     With `cache`, the unique texts' vectors are stored as `<embedder>-<hash>.npy`, keyed by the
-    embedder spec and the texts, so re-running training reads them instead of encoding again.
+    embedder spec and the set of texts (so any order of the same texts reads the same file).
     """
-    unique = list(dict.fromkeys(texts))
+    unique = sorted(set(texts))
     path = None
     if cache is not None:
         digest = hashlib.sha256("\0".join([embedder, *unique]).encode()).hexdigest()[:24]
