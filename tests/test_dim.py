@@ -215,3 +215,18 @@ def test_image_token_uses_clip_features_when_an_encoder_is_configured(tmp_path):
     assert loaded.score_samples([with_image, without_image]) == scores
     order = ranker.order(mention="Grace Hopper", candidates=PEOPLE, image=hopper)
     assert sorted(order) == list(range(len(PEOPLE)))
+
+
+def test_run_summary_compares_runs_on_the_rows_they_share(tmp_path):
+    from i2cr.dim.evaluate import summarize_runs
+
+    def record(row_id, answer, calls):
+        result = {"entity": answer, "qid": None, "selector_calls": calls}
+        return {"id": row_id, "gold": {"name": "A", "qid": None}, "result": result, "seconds": 2.0}
+
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text("\n".join(json.dumps(r) for r in [record("1", "A", 1), record("2", "B", 3)]))
+    second.write_text(json.dumps(record("1", "B", 2)))
+    table = summarize_runs([first, second])
+    assert "| first | 1 | 100.0 | 1.00 | 2.0 | 0 |" in table
+    assert "| second | 1 | 0.0 | 2.00 | 2.0 | 0 |" in table

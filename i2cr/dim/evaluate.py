@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,17 +86,17 @@ def _correct(record: dict) -> bool:
 
 
 def summarize_runs(paths: list[Path]) -> str:
-    """Accuracy, selector calls and seconds per mention of graph results, on their shared ids."""
+    """Accuracy, selector calls and median seconds per mention of graph results, on shared ids."""
     runs = {path: _records(path) for path in paths}
     shared = set.intersection(*(set(r) for r in runs.values())) if runs else set()
-    lines = ["| run | n | top-1 | selector calls / mention | s / mention | errors |"]
+    lines = ["| run | n | top-1 | selector calls / mention | median s / mention | errors |"]
     lines.append("| --- | --- | --- | --- | --- | --- |")
     for path, records in runs.items():
         rows = [records[i] for i in sorted(shared)]
         n = len(rows) or 1
         accuracy = sum(_correct(r) for r in rows) / n
         calls = sum((r.get("result") or {}).get("selector_calls", 0) for r in rows) / n
-        seconds = sum(r.get("seconds", 0.0) for r in rows) / n
+        seconds = statistics.median([r.get("seconds", 0.0) for r in rows] or [0.0])
         errors = sum(1 for r in rows if r.get("error"))
         lines.append(
             f"| {path.stem} | {len(rows)} | {100 * accuracy:.1f} | {calls:.2f} | {seconds:.1f} | "
