@@ -4,3 +4,10 @@ Typical use (see README): `i2cr finetune data` builds the instruction JSONL from
 in the I2CR release format, `i2cr finetune train` trains a LoRA adapter on it, and
 `Context(selector="local:<base>", selector_adapter="<adapter folder>")` selects it.
 """
+
+from pathlib import Path
+
+ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "assets" / "adapters"
+
+SMOLLM2_WIKIMEL_ADAPTER = ADAPTERS_DIR / "smollm2-wikimel"
+"""LoRA adapter for the 'smollm2' base, trained on WikiMEL train prompts with desc_chars=1."""
