@@ -34,9 +34,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     sweep = actions.add_parser("sweep", help="choose alpha, beta(_text) and fallback on dev")
     _add_run_options(sweep)
-    sweep.add_argument("--alpha", default="0.3,0.4,0.5,0.6", help="alpha values, comma-separated")
+    sweep.add_argument("--alpha", default="0.3,0.4,0.5", help="alpha values, comma-separated")
     sweep.add_argument(
-        "--beta-text", default="0.2,0.3,0.4", help="beta_text values (clue-text IAV)"
+        "--beta-text", default="0.1,0.15,0.2", help="beta_text values (clue-text IAV)"
     )
     sweep.add_argument("--beta", default="", help="beta values (CLIP IAV, when weights exist)")
 
