@@ -47,6 +47,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     rank.add_argument("--dataset", help="report DIM and baselines on this release-format file")
     rank.add_argument("--image-dir", help="folder of the dataset's images")
     rank.add_argument("--shuffle-seed", type=int, default=0, help="seed of the shuffled order")
+    rank.add_argument("--size", type=int, help="report on a seeded subset of this size")
+    rank.add_argument("--seed", type=int, default=0, help="subset seed")
     rank.add_argument("--weights", default="", help="weights folder (default: shipped)")
     rank.set_defaults(run=run_rank)
 
@@ -118,8 +120,9 @@ def run_rank(args: argparse.Namespace) -> int:
         from i2cr.datasets import load_release
         from i2cr.dim.evaluate import format_rows, ranking_table
         from i2cr.dim.features import cache_dir
+        from i2cr.evals.runner import choose_subset
 
-        samples = load_release(args.dataset, args.image_dir)
+        samples = choose_subset(load_release(args.dataset, args.image_dir), args.size, args.seed)
         print(format_rows(ranking_table(ranker.model, samples, args.shuffle_seed, cache_dir())))
         return 0
     if not args.mention or not args.candidates:
