@@ -310,8 +310,8 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
     """The report part of one dataset: every table and plot its results allow."""
     full = next((o["full"] for o in runs.values() if "full" in o), None)
     lines = [f"## {dataset}", ""]
-    if full:
-        s = full["meta"].get("settings", {})
+    if full and full["meta"].get("settings"):
+        s = full["meta"]["settings"]
         keys = SHOWN_SETTINGS
         lines.append("Settings of `full`: " + ", ".join(f"`{k}={s.get(k)!r}`" for k in keys))
     lines.append(

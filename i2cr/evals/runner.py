@@ -126,10 +126,21 @@ def run_config(
     meta_path = results.with_suffix(".meta.json")
     settings = asdict(context)
     meta = _check_meta(meta_path, settings)
+    meta.update(config=config.name, group=config.group, label=config.title, settings=settings)
+    started = time.time()
+    session: dict[str, Any] = {
+        "command": request.command,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        "finished": False,
+        "machine": {"cpus": os.cpu_count(), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},
+    }
+    meta["sessions"].append(session)
+    # Written before the run too, so a killed run still names its settings and command.
+    meta_path.parent.mkdir(parents=True, exist_ok=True)
+    meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     cache = None
     if request.cache and config.linker == "graph":
         cache = attach_cache(context, request.out / RUNS / CACHE_FILE)
-    started = time.time()
     try:
         summary = run_batch(
             make_linker(config),
@@ -140,27 +151,15 @@ def run_config(
             progress=request.progress,
             workers=request.workers,
         )
+        session.update(
+            finished=True, linked=summary.linked, failed=summary.failed, skipped=summary.skipped
+        )
     finally:
+        session["seconds"] = round(time.time() - started, 1)
         if cache is not None:
+            session.update(cache_lookups=cache.lookups, cache_hits=cache.hits)
             detach_cache(context, cache)
-    meta.update(config=config.name, group=config.group, label=config.title, settings=settings)
-    meta["sessions"].append(
-        {
-            "command": request.command,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "seconds": round(time.time() - started, 1),
-            "linked": summary.linked,
-            "failed": summary.failed,
-            "skipped": summary.skipped,
-            "cache_lookups": cache.lookups if cache else 0,
-            "cache_hits": cache.hits if cache else 0,
-            "machine": {
-                "cpus": os.cpu_count(),
-                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-            },
-        }
-    )
-    meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return summary
 
 
