@@ -238,7 +238,12 @@ def _plot_bars(runs: dict[str, Any], names: list[str], title: str, path: Path) -
             errors[1].append(max(0.0, 100 * (p["high"] - p["rate"])))
         ax.bar(positions, rates, width, yerr=errors, capsize=2, label=order)
     ax.set_xticks([j + width * (len(orders) - 1) / 2 for j in range(len(names))])
-    ax.set_xticklabels([_label(runs, n) for n in names], rotation=35, ha="right", fontsize=8)
+    counts = {
+        n: max(runs[o][n]["summary"]["labelled"] for o in orders if n in runs[o]) for n in names
+    }
+    ax.set_xticklabels(
+        [f"{_label(runs, n)} (n={counts[n]})" for n in names], rotation=35, ha="right", fontsize=8
+    )
     ax.set_ylabel("top-1 accuracy (%), 95% CI")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, title="candidates", title_fontsize=8)
@@ -254,6 +259,7 @@ def _plot_rounds(runs: dict[str, Any], title: str, path: Path) -> Path | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     drawn = False
@@ -272,6 +278,8 @@ def _plot_rounds(runs: dict[str, Any], title: str, path: Path) -> Path | None:
     if not drawn:
         plt.close(fig)
         return None
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(0, 100)
     ax.set_xlabel("after round (0 = text only, then one clue per round)")
     ax.set_ylabel("top-1 accuracy (%)")
     ax.set_title(title, fontsize=10)
