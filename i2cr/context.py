@@ -72,9 +72,10 @@ class Context:
         },
     )
     alpha: float = field(
-        default=0.5,
+        default=0.4,
         metadata={
-            "description": "ICR threshold: cosine(mention side, entity side) must exceed it."
+            "description": "ICR threshold: cosine(mention side, entity side) must exceed it "
+            "(0.4 passes 91% of gold entities and 14% of others with minilm on WikiMEL dev)."
         },
     )
     beta: float = field(
@@ -82,8 +83,11 @@ class Context:
         metadata={"description": "IAV threshold on CLIP's logit scale (100 x cosine)."},
     )
     beta_text: float = field(
-        default=0.3,
-        metadata={"description": "IAV threshold (cosine) for the text stand-in of the image."},
+        default=0.15,
+        metadata={
+            "description": "IAV threshold (cosine) for the text stand-in of the image (0.15 "
+            "passes 34% of gold entities and 19% of others with minilm on WikiMEL dev)."
+        },
     )
     k: int = field(
         default=10, metadata={"description": "Candidates retrieved from the knowledge graph."}

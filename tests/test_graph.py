@@ -111,7 +111,9 @@ def test_empty_clue_is_skipped_without_a_selector_call(scripted, scores, mention
     ("fallback", "expected"), [("text_only", "Ruth Rendell"), ("best_score", "Don Rendell")]
 )
 def test_all_clues_spent_uses_the_fallback_rule(scripted, scores, mention, fallback, expected):
-    _, context = scripted(RUTH, ED, DON, clue_order="caption,tags", fallback=fallback)
+    _, context = scripted(
+        RUTH, ED, DON, clue_order="caption,tags", fallback=fallback, beta_text=0.3
+    )
     scores(icr=HIGH, iav={"Ruth": 0.1, "Ed": 0.2, "Don": 0.25})
     out = run(mention, context)
     assert [a["decision"] for a in out["attempts"]] == ["iav_fail"] * 3
