@@ -67,6 +67,7 @@ def test_reselect_limit_keeps_highest_icr_try(scripted, scores, mention):
     ]
     assert out["attempts"][1]["icr_passed"] is False
     assert out["result"]["entity"] == "Ed Rendell"
+    assert out["result"]["decided_by"] == "round 0: iav_pass"
     assert out["result"]["selector_calls"] == 3
 
 

@@ -41,7 +41,8 @@ def choose(attempts: list[Attempt], fallback: str) -> tuple[Attempt, str]:
     last = answers[-1]
     if last["decision"] == "nil":
         return last, f"round {last['round']}: selector answered NIL"
-    if verified(last):
+    # A round's best-of-failed try that then passes IAV is accepted, as in the method.
+    if last["decision"] == "iav_pass" or verified(last):
         return last, f"round {last['round']}: {last['decision']}"
     if fallback == "best_score":
         scored = [a for a in answers if a["entity"] is not None]
