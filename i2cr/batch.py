@@ -15,6 +15,7 @@ from tqdm import tqdm
 from i2cr.context import Context
 from i2cr.datasets import Sample
 from i2cr.errors import InputError
+from i2cr.jsonl import json_lines
 
 Row = tuple[str, dict[str, Any] | InputError]
 
@@ -40,22 +41,17 @@ def read_jsonl_rows(path: str | Path) -> Iterator[Row]:
 
     A row's id is its "id" (or "sample_id") field, else "line:<n>".
     """
-    with Path(path).open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            fallback_id = f"line:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                yield fallback_id, InputError(f"{path}:{number}: not valid JSON ({err.msg})")
-                continue
-            if not isinstance(row, dict):
-                yield fallback_id, InputError(f"{path}:{number}: expected a JSON object")
-                continue
-            row_id = str(row.pop("id", None) or row.get("sample_id") or fallback_id)
-            row.setdefault("sample_id", row_id)
-            yield row_id, row
+    for number, row in json_lines(path):
+        fallback_id = f"line:{number}"
+        if isinstance(row, InputError):
+            yield fallback_id, row
+            continue
+        if not isinstance(row, dict):
+            yield fallback_id, InputError(f"{path}:{number}: expected a JSON object")
+            continue
+        row_id = str(row.pop("id", None) or row.get("sample_id") or fallback_id)
+        row.setdefault("sample_id", row_id)
+        yield row_id, row
 
 
 def sample_rows(samples: Iterable[Sample]) -> Iterator[Row]:

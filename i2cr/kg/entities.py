@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 from i2cr.datasets import Sample
 from i2cr.errors import InputError
+from i2cr.jsonl import json_lines
 from i2cr.state import Candidate
 
 
@@ -67,16 +67,10 @@ def iter_entities(path: str | Path) -> Iterator[tuple[int, Entity]]:
     file = Path(path)
     if not file.is_file():
         raise InputError(f"entity file not found: {file}")
-    with file.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            where = f"{file}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(f"{where}: not valid JSON ({err.msg})") from err
-            yield number, entity_from_row(row, where)
+    for number, row in json_lines(file):
+        if isinstance(row, InputError):
+            raise row
+        yield number, entity_from_row(row, f"{file}:{number}")
 
 
 def read_entities(path: str | Path) -> list[Entity]:
