@@ -13,6 +13,7 @@ from typing import Literal, get_args, get_type_hints
 CLUE_TOOLS = ("ocr", "caption", "dense_caption", "tags")
 
 ENV_PREFIX = "I2CR_"
+RankerKind = Literal["none", "embedder", "dim"]
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -181,12 +182,13 @@ class Context:
             "built by `i2cr kg build` (indexed) or an entities JSONL (searched exhaustively)."
         },
     )
-    ranker: Literal["none", "dim"] = field(
+    ranker: RankerKind = field(
         default="none",
         metadata={
-            "description": "Learned first stage before TES: 'dim' re-orders the candidates with "
-            "the trained DIM fusion ranker (i2cr.dim) and keeps the best ranker_keep; 'none' "
-            "keeps the given or retrieved order."
+            "description": "First stage before TES: 'dim' re-orders the candidates with the "
+            "trained DIM fusion ranker (i2cr.dim), 'embedder' by the embedder's cosine of mention "
+            "and entity text; both keep the best ranker_keep. 'none' keeps the given or "
+            "retrieved order."
         },
     )
     ranker_keep: int = field(

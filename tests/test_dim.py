@@ -179,6 +179,16 @@ def test_retrieve_reorders_and_trims_the_candidates_with_the_setting_on(scripted
     assert out["result"]["entity"] == names[0]
 
 
+def test_embedder_ranker_puts_the_closest_description_first(scripted, scores, mention):
+    model, context = scripted("<|ANSWER|>: Don Rendell", ranker="embedder", ranker_keep=2)
+    scores(icr={"Don": 0.9, "Ruth": 0.1}, iav={"Don": 0.9, "Ruth": 0.1})
+    jazz = {**mention, "context": "Rendell played the saxophone in a London jazz quintet."}
+    out = graph.invoke(jazz, context=context)
+    prompt = model.prompts[0]
+    assert "1. Don Rendell" in prompt and "3. " not in prompt
+    assert out["result"]["entity"] == "Don Rendell"
+
+
 def test_without_the_setting_the_candidates_keep_their_order(scripted, scores, mention):
     model, context = scripted("<|ANSWER|>: Ruth Rendell")
     scores(icr={"Ruth": 0.9}, iav={"Ruth": 0.9})

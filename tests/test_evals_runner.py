@@ -14,7 +14,13 @@ from i2cr.context import Context
 from i2cr.datasets import Sample, load_release
 from i2cr.evals.baselines import EmbedderRanking
 from i2cr.evals.configs import BY_NAME, SUITES, resolve_configs
-from i2cr.evals.runner import RunRequest, choose_subset, run_request, shuffle_candidates
+from i2cr.evals.runner import (
+    RunRequest,
+    choose_subset,
+    make_linker,
+    run_request,
+    shuffle_candidates,
+)
 from i2cr.evals.sweep import run_sweep
 from i2cr.models.chat import register_chat_model
 
@@ -137,7 +143,7 @@ def test_all_clues_in_one_round(scripted, scores, mention):
 
 
 def test_embedder_baseline_breaks_ties_by_the_given_order(monkeypatch):
-    monkeypatch.setattr("i2cr.evals.baselines.cosine", lambda spec, left, rights: [0.2, 0.7, 0.7])
+    monkeypatch.setattr("i2cr.ranking.cosine", lambda spec, left, rights: [0.2, 0.7, 0.7])
     out = EmbedderRanking().invoke(
         {"mention": "Rendell", "candidates": CANDIDATES}, context=Context()
     )
@@ -146,6 +152,22 @@ def test_embedder_baseline_breaks_ties_by_the_given_order(monkeypatch):
         "Don Rendell",
         "Ruth Rendell",
     ]
+
+
+def test_dim_baseline_ranks_every_candidate_once_in_the_shipped_rankers_order():
+    shuffled = [CANDIDATES[2], CANDIDATES[0], CANDIDATES[1]]
+    mention = {"mention": "Rendell", "context": "the jazz saxophonist Rendell", "clues": {}}
+    ranked = [
+        [
+            e["name"]
+            for e in make_linker(BY_NAME["dim"]).invoke(
+                {**mention, "candidates": candidates}, context=Context()
+            )["result"]["top_k"]
+        ]
+        for candidates in (CANDIDATES, shuffled)
+    ]
+    assert sorted(ranked[0]) == sorted(c["name"] for c in CANDIDATES)
+    assert ranked[0] == ranked[1]
 
 
 def test_every_suite_names_known_configs_and_ablations_are_context_switches():

@@ -109,6 +109,21 @@ def test_missing_gold_becomes_nil_on_request_and_clues_can_be_left_out(release: 
     assert sum(e["id"].startswith("0:") for e in everything) == 3  # text, caption, tags
 
 
+def test_ranker_orders_and_trims_the_shuffled_candidates(release: Path) -> None:
+    samples = load_release(release)
+    ranked = build_examples(
+        samples, DataOptions(clues="none", ranker="embedder", ranker_keep=3, missing_as_nil=True)
+    )
+    for example in ranked:
+        shown = [n for n in NAMES if f". {n}'" in example["messages"][1]["content"]]
+        assert len(shown) == 3
+        sample = next(s for s in samples if s.id == example["id"].split(":")[0])
+        gold_kept = sample.gold_name in shown
+        assert example["answer"].endswith(sample.gold_name if gold_kept else "nil")
+    plain = build_examples(samples, DataOptions(clues="none"))
+    assert [e["messages"] for e in ranked[:1]] != [e["messages"] for e in plain[:1]]
+
+
 def test_read_examples_names_the_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "data.jsonl"
     path.write_text('{"messages": [], "answer": "<|ANSWER|>: X"}\n{"messages": [\n')

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import fields
+from typing import get_args
 
-from i2cr.context import CLUE_TOOLS
+from i2cr.context import CLUE_TOOLS, RankerKind
 from i2cr.finetune.train import PROJECTIONS, TrainConfig
 
 _TRAIN_HELP = {
@@ -47,6 +48,13 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="gold not among the candidates: a NIL example (default: skip the sample)",
     )
     data.add_argument("--no-shuffle", action="store_true", help="keep the released order")
+    data.add_argument(
+        "--ranker",
+        choices=get_args(RankerKind),
+        default="none",
+        help="order and trim the shuffled candidates as Context.ranker will at inference",
+    )
+    data.add_argument("--ranker-keep", type=int, default=10, help="as Context.ranker_keep")
     data.set_defaults(run=run_data)
 
     train = steps.add_parser("train", help="LoRA SFT (paper defaults), resumable")
@@ -96,6 +104,8 @@ def run_data(args: argparse.Namespace) -> int:
         desc_chars=args.desc_chars,
         missing_as_nil=args.missing_as_nil,
         shuffle=not args.no_shuffle,
+        ranker=args.ranker,
+        ranker_keep=args.ranker_keep,
     )
     samples = load_release(args.dataset)
     examples = build_examples(samples, options)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from i2cr.context import Context
-from i2cr.models.embedder import cosine
-from i2cr.nodes.common import entity_text
+from i2cr.ranking import embedder_order, ranker_order
 from i2cr.state import Candidate, LinkResult, RankedEntity
 
 
@@ -45,9 +45,24 @@ class EmbedderRanking:
     def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
         """Rank the candidates by the embedder's score; ties keep the given order."""
         candidates = input["candidates"]
-        mention_side = " ".join(
-            part.strip() for part in (input["mention"], input.get("context", "")) if part
+        order = embedder_order(
+            context.embedder, input["mention"], input.get("context", ""), candidates
         )
-        scores = cosine(context.embedder, mention_side, [entity_text(c) for c in candidates])
-        order = sorted(range(len(candidates)), key=lambda i: -scores[i])
         return _output(candidates, order, context.top_k, "embedder ranking")
+
+
+class DimRanking:
+    """Rank candidates with the trained DIM fusion ranker (`Context.ranker_weights`)."""
+
+    def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
+        """Rank the candidates by the DIM score; ties keep the given order."""
+        candidates = input["candidates"]
+        order = ranker_order(
+            replace(context, ranker="dim"),
+            mention=input["mention"],
+            context=input.get("context", ""),
+            candidates=candidates,
+            clues=input.get("clues"),
+            image=input.get("image"),
+        )
+        return _output(candidates, order, context.top_k, "DIM ranking")

@@ -8,8 +8,10 @@ from typing import Literal
 
 from i2cr.context import CLUE_TOOLS
 
-LinkerKind = Literal["graph", "first_candidate", "embedder"]
-Group = Literal["baseline", "method", "switches", "vif_tools", "clue_order", "rounds", "sweep"]
+LinkerKind = Literal["graph", "first_candidate", "embedder", "dim"]
+Group = Literal[
+    "baseline", "method", "ranked", "switches", "vif_tools", "clue_order", "rounds", "sweep"
+]
 
 TOOL_ABBREVIATIONS = {"ocr": "ocr", "caption": "cap", "dense_caption": "dense", "tags": "tags"}
 
@@ -83,6 +85,20 @@ BASELINES = [
         "first_candidate", "baseline", linker="first_candidate", label="always candidate #1"
     ),
     EvalConfig("embedder", "baseline", linker="embedder", label="embedder alone"),
+    EvalConfig("dim", "baseline", linker="dim", label="DIM ranker alone"),
+]
+
+# The graph behind a learned first stage (issue: DIM as a ranker before TES).
+RANKED = [
+    EvalConfig(
+        "tes_only_dim",
+        "ranked",
+        {"use_icr": False, "use_iav": False, "use_vif": False, "ranker": "dim", "ranker_keep": 5},
+        label="TES only, DIM keeps 5",
+    ),
+    EvalConfig(
+        "full_dim", "ranked", {"ranker": "dim", "ranker_keep": 5}, label="I2CR, DIM keeps 5"
+    ),
 ]
 
 METHOD = [
@@ -98,6 +114,7 @@ METHOD = [
 ALL_CONFIGS = [
     *BASELINES,
     *METHOD,
+    *RANKED,
     *_switch_configs(),
     *_vif_tool_configs(),
     *_clue_order_configs(),
@@ -107,12 +124,15 @@ BY_NAME = {config.name: config for config in ALL_CONFIGS}
 
 SUITES = {
     # `full` first: it runs against a cold selector cache, so its timing is the real one.
-    "quick": ["full", "first_candidate", "embedder", "tes_only", "full_best_score"],
+    "quick": ["full", "first_candidate", "embedder", "dim", "tes_only", "full_best_score"],
     "core": [
         "full",
         "first_candidate",
         "embedder",
+        "dim",
         "full_best_score",
+        "tes_only_dim",
+        "full_dim",
         "all_in_one",
         *(c.name for c in _switch_configs()),
     ],

@@ -46,10 +46,13 @@ SHOWN_SETTINGS = (
     "fallback",
     "clue_order",
     "allow_nil",
+    "ranker",
+    "ranker_keep",
 )
 
 GROUP_TITLES = {
     "baseline": "Baselines and the method (paper Table 2)",
+    "ranked": "A learned first stage before TES (DIM re-orders and keeps 5)",
     "switches": "Ablation of ICR / IAV / VIF (paper Table 3)",
     "vif_tools": "VIF with subsets of the image-to-text tools (paper Table 4)",
     "clue_order": "Order of the clue tools (paper Figure 5)",

@@ -21,7 +21,7 @@ from typing import Any
 from i2cr.batch import BatchSummary, Linker, run_batch, sample_rows
 from i2cr.context import Context
 from i2cr.datasets import Sample, load_release
-from i2cr.evals.baselines import EmbedderRanking, FirstCandidate
+from i2cr.evals.baselines import DimRanking, EmbedderRanking, FirstCandidate
 from i2cr.evals.cache import attach_cache, detach_cache
 from i2cr.evals.configs import EvalConfig
 
@@ -71,6 +71,8 @@ def make_linker(config: EvalConfig) -> Linker:
         return FirstCandidate()
     if config.linker == "embedder":
         return EmbedderRanking()
+    if config.linker == "dim":
+        return DimRanking()
     from i2cr.graph import graph
 
     return graph

@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Literal, TypedDict
 
 from i2cr import prompts
+from i2cr.context import Context, RankerKind
 from i2cr.datasets import Sample
 from i2cr.errors import InputError
 from i2cr.models.local_chat import to_chat_messages
+from i2cr.ranking import rank_candidates
 from i2cr.selection import build_messages, display_name
+from i2cr.state import Candidate
 
 ClueMode = Literal["none", "one", "all"]
 
@@ -47,6 +50,10 @@ class DataOptions:
     `missing_as_nil`: a sample whose gold entity is not among its candidates becomes a NIL
     example (prompt allowing NIL); otherwise it is skipped. Samples labelled `nil` are always
     NIL examples.
+    `ranker`/`ranker_keep`: order and trim the shuffled candidates with the first stage the
+    graph will run (`Context.ranker`), so training prompts look like inference prompts. Prefer
+    a ranker that was not trained on the same split: DIM ranks its own training set almost
+    perfectly, which would teach the selector to always copy candidate #1.
     """
 
     seed: int = 0
@@ -55,6 +62,8 @@ class DataOptions:
     desc_chars: int = 120
     missing_as_nil: bool = False
     shuffle: bool = True
+    ranker: RankerKind = "none"
+    ranker_keep: int = 10
 
 
 def answer_text(name: str | None) -> str:
@@ -62,9 +71,9 @@ def answer_text(name: str | None) -> str:
     return f"{prompts.ANSWER_TAG} {prompts.NIL_ANSWER if name is None else display_name(name)}"
 
 
-def _gold_index(sample: Sample) -> int | None:
-    names = [c["name"] for c in sample.candidates]
-    return names.index(sample.gold_name) if sample.gold_name in names else None
+def _gold_index(candidates: list[Candidate], gold_name: str) -> int | None:
+    names = [c["name"] for c in candidates]
+    return names.index(gold_name) if gold_name in names else None
 
 
 def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExample]:
@@ -75,7 +84,14 @@ def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExa
     candidates = list(sample.candidates)
     if options.shuffle:
         rng.shuffle(candidates)
-    gold = _gold_index(sample)
+    candidates = rank_candidates(
+        Context(ranker=options.ranker, ranker_keep=options.ranker_keep),
+        mention=sample.mention,
+        context=sample.context,
+        candidates=candidates,
+        clues=sample.clues,
+    )
+    gold = _gold_index(candidates, sample.gold_name)
     nil = sample.is_nil or gold is None
     if nil and not (sample.is_nil or options.missing_as_nil):
         return []

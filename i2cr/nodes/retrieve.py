@@ -7,11 +7,11 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
-from i2cr.dim.apply import rank_candidates
 from i2cr.errors import InputError
 from i2cr.images import ImageLimits, image_problem
 from i2cr.kg import open_kg
 from i2cr.nodes.common import settings
+from i2cr.ranking import rank_candidates
 from i2cr.state import State
 
 
@@ -35,7 +35,14 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     for position, candidate in enumerate(candidates, start=1):
         if not isinstance(candidate, dict) or not str(candidate.get("name", "")).strip():
             raise InputError(f"candidate #{position} has no name: {candidate!r}")
-    candidates = rank_candidates(state, candidates, context)
+    candidates = rank_candidates(
+        context,
+        mention=state.mention,
+        context=state.context,
+        candidates=candidates,
+        clues=state.clues,
+        image=state.image,
+    )
     problem = image_problem(state.image, ImageLimits.from_context(context))
     warnings = []
     if problem and state.image:

@@ -1,0 +1,65 @@
+"""First-stage rankers that re-order and trim the candidates before TES (`Context.ranker`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from i2cr.context import Context
+from i2cr.models.embedder import cosine
+from i2cr.nodes.common import entity_text
+from i2cr.state import Candidate
+
+
+def embedder_order(
+    embedder: str, mention: str, context: str, candidates: list[Candidate]
+) -> list[int]:
+    """Candidate positions by cosine(mention + context, name + description), best first.
+
+    Ties keep the given order.
+    """
+    mention_side = " ".join(part.strip() for part in (mention, context) if part)
+    scores = cosine(embedder, mention_side, [entity_text(c) for c in candidates])
+    return sorted(range(len(candidates)), key=lambda i: -scores[i])
+
+
+def ranker_order(
+    settings: Context,
+    *,
+    mention: str,
+    context: str,
+    candidates: list[Candidate],
+    clues: Mapping[str, str] | None = None,
+    image: str | None = None,
+) -> list[int]:
+    """Candidate positions, best first, by the configured ranker ('none': as given)."""
+    if settings.ranker == "embedder":
+        return embedder_order(settings.embedder, mention, context, candidates)
+    if settings.ranker == "dim":
+        from i2cr.dim.ranker import load_ranker
+
+        return load_ranker(settings.ranker_weights).order(
+            mention=mention,
+            context=context,
+            candidates=candidates,
+            clues=dict(clues or {}),
+            image=image,
+        )
+    return list(range(len(candidates)))
+
+
+def rank_candidates(
+    settings: Context,
+    *,
+    mention: str,
+    context: str,
+    candidates: list[Candidate],
+    clues: Mapping[str, str] | None = None,
+    image: str | None = None,
+) -> list[Candidate]:
+    """The candidates in the ranker's order, the best `ranker_keep` of them (as is for 'none')."""
+    if settings.ranker == "none":
+        return candidates
+    order = ranker_order(
+        settings, mention=mention, context=context, candidates=candidates, clues=clues, image=image
+    )
+    return [candidates[i] for i in order[: settings.ranker_keep]]
