@@ -22,31 +22,6 @@ def embedder_order(
     return sorted(range(len(candidates)), key=lambda i: -scores[i])
 
 
-def ranker_order(
-    settings: Context,
-    *,
-    mention: str,
-    context: str,
-    candidates: list[Candidate],
-    clues: Mapping[str, str] | None = None,
-    image: str | None = None,
-) -> list[int]:
-    """Candidate positions, best first, by the configured ranker ('none': as given)."""
-    if settings.ranker == "embedder":
-        return embedder_order(settings.embedder, mention, context, candidates)
-    if settings.ranker == "dim":
-        from i2cr.dim.ranker import load_ranker
-
-        return load_ranker(settings.ranker_weights).order(
-            mention=mention,
-            context=context,
-            candidates=candidates,
-            clues=dict(clues or {}),
-            image=image,
-        )
-    return list(range(len(candidates)))
-
-
 def rank_candidates(
     settings: Context,
     *,
@@ -59,7 +34,16 @@ def rank_candidates(
     """The candidates in the ranker's order, the best `ranker_keep` of them (as is for 'none')."""
     if settings.ranker == "none":
         return candidates
-    order = ranker_order(
-        settings, mention=mention, context=context, candidates=candidates, clues=clues, image=image
-    )
+    if settings.ranker == "embedder":
+        order = embedder_order(settings.embedder, mention, context, candidates)
+    else:
+        from i2cr.dim.ranker import load_ranker
+
+        order = load_ranker(settings.ranker_weights).order(
+            mention=mention,
+            context=context,
+            candidates=candidates,
+            clues=dict(clues or {}),
+            image=image,
+        )
     return [candidates[i] for i in order[: settings.ranker_keep]]

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from i2cr.context import Context
-from i2cr.ranking import embedder_order, ranker_order
+from i2cr.ranking import embedder_order, rank_candidates
 from i2cr.state import Candidate, LinkResult, RankedEntity
 
 
@@ -56,13 +56,12 @@ class DimRanking:
 
     def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
         """Rank the candidates by the DIM score; ties keep the given order."""
-        candidates = input["candidates"]
-        order = ranker_order(
-            replace(context, ranker="dim"),
+        ranked = rank_candidates(
+            replace(context, ranker="dim", ranker_keep=len(input["candidates"])),
             mention=input["mention"],
             context=input.get("context", ""),
-            candidates=candidates,
+            candidates=input["candidates"],
             clues=input.get("clues"),
             image=input.get("image"),
         )
-        return _output(candidates, order, context.top_k, "DIM ranking")
+        return _output(ranked, list(range(len(ranked))), context.top_k, "DIM ranking")

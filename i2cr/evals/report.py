@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,15 @@ def _configs(runs: dict[str, Any], groups: Iterable[str]) -> list[str]:
     return known + sorted(n for n in names if n not in BY_NAME)
 
 
+def _entries(runs: dict[str, Any], names: list[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(configuration, order, run) for each configuration that ran, in table order."""
+    for name in names:
+        for order in _orders(runs):
+            entry = runs[order].get(name)
+            if entry is not None:
+                yield name, order, entry
+
+
 def _pct(p: dict[str, Any] | None, ci: bool = False) -> str:
     if not p or p["total"] == 0 or math.isnan(p["rate"]):
         return "–"
@@ -159,22 +168,18 @@ def cost_table(runs: dict[str, Any], names: list[str]) -> list[str]:
         "| s/mention median | selector cache hits | errors |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name in names:
-        for order in _orders(runs):
-            entry = runs[order].get(name)
-            if entry is None:
-                continue
-            c = entry["summary"]["cost"]
-            sessions = entry["meta"].get("sessions", [])
-            lookups = sum(s.get("cache_lookups", 0) for s in sessions)
-            hits = sum(s.get("cache_hits", 0) for s in sessions)
-            hit_rate = f"{hits}/{lookups}" if lookups else "–"
-            lines.append(
-                f"| {_label(runs, name)} | {order} | {c['calls_mean']:.2f} | "
-                f"{c['calls_median']:.1f} | {c['seconds_mean']:.2f} "
-                f"[{c['seconds_mean_low']:.2f}, {c['seconds_mean_high']:.2f}] | "
-                f"{c['seconds_median']:.2f} | {hit_rate} | {entry['summary']['errors']} |"
-            )
+    for name, order, entry in _entries(runs, names):
+        c = entry["summary"]["cost"]
+        sessions = entry["meta"].get("sessions", [])
+        lookups = sum(s.get("cache_lookups", 0) for s in sessions)
+        hits = sum(s.get("cache_hits", 0) for s in sessions)
+        hit_rate = f"{hits}/{lookups}" if lookups else "–"
+        lines.append(
+            f"| {_label(runs, name)} | {order} | {c['calls_mean']:.2f} | "
+            f"{c['calls_median']:.1f} | {c['seconds_mean']:.2f} "
+            f"[{c['seconds_mean_low']:.2f}, {c['seconds_mean_high']:.2f}] | "
+            f"{c['seconds_median']:.2f} | {hit_rate} | {entry['summary']['errors']} |"
+        )
     return lines
 
 
@@ -184,16 +189,15 @@ def nil_table(runs: dict[str, Any], names: list[str]) -> list[str]:
         "| configuration | order | NIL precision [95% CI] | NIL recall [95% CI] |",
         "|---|---|---|---|",
     ]
-    for name in names:
-        for order in _orders(runs):
-            nil = runs[order].get(name, {}).get("summary", {}).get("nil")
-            if nil:
-                lines.append(
-                    f"| {_label(runs, name)} | {order} | "
-                    f"{_pct(nil['precision'], True)} ({nil['precision']['hits']}/"
-                    f"{nil['precision']['total']}) | {_pct(nil['recall'], True)} "
-                    f"({nil['recall']['hits']}/{nil['recall']['total']}) |"
-                )
+    for name, order, entry in _entries(runs, names):
+        nil = entry["summary"].get("nil")
+        if nil:
+            lines.append(
+                f"| {_label(runs, name)} | {order} | "
+                f"{_pct(nil['precision'], True)} ({nil['precision']['hits']}/"
+                f"{nil['precision']['total']}) | {_pct(nil['recall'], True)} "
+                f"({nil['recall']['hits']}/{nil['recall']['total']}) |"
+            )
     return lines
 
 
@@ -203,18 +207,13 @@ def round_table(runs: dict[str, Any], names: list[str]) -> list[str]:
         "| configuration | order | round | clue tools (runs) | top-1 [95% CI] | runs reaching it |"
     ]
     lines.append("|---|---|---|---|---|---|")
-    for name in names:
-        for order in _orders(runs):
-            entry = runs[order].get(name)
-            if entry is None:
-                continue
-            for row in entry["summary"]["per_round"]:
-                r = row["round"]
-                clue = ", ".join(f"{t} {n}" for t, n in row.get("clue_tools", {}).items())
-                lines.append(
-                    f"| {_label(runs, name)} | {order} | {r} | {clue} | "
-                    f"{_pct(row['accuracy'], True)} | {row['reached']} |"
-                )
+    for name, order, entry in _entries(runs, names):
+        for row in entry["summary"]["per_round"]:
+            clue = ", ".join(f"{t} {n}" for t, n in row.get("clue_tools", {}).items())
+            lines.append(
+                f"| {_label(runs, name)} | {order} | {row['round']} | {clue} | "
+                f"{_pct(row['accuracy'], True)} | {row['reached']} |"
+            )
     return lines
 
 

@@ -13,11 +13,11 @@ def merge_adapter(base: str, adapter: str, output: str | Path) -> Path:
     """Save base + adapter, merged, with the tokenizer, to `output`."""
     from peft import PeftModel
 
-    from i2cr.models.local_chat import _load_base
+    from i2cr.models.local_chat import load_base_model
 
     if not Path(adapter, "adapter_config.json").is_file():
         raise FileNotFoundError(f"no LoRA adapter (adapter_config.json) in {adapter}")
-    model, tokenizer = _load_base(base)
+    model, tokenizer = load_base_model(base)
     merged = PeftModel.from_pretrained(model, adapter).merge_and_unload()
     target = Path(output)
     merged.save_pretrained(target)

@@ -168,7 +168,7 @@ def train(config: TrainConfig) -> TrainResult:
     from peft.utils import load_peft_weights
     from transformers import get_cosine_schedule_with_warmup
 
-    from i2cr.models.local_chat import _load_base
+    from i2cr.models.local_chat import load_base_model
 
     torch.manual_seed(config.seed)
     output = Path(config.output)
@@ -179,7 +179,7 @@ def train(config: TrainConfig) -> TrainResult:
     if config.max_examples and config.max_examples < len(examples):
         examples = random.Random(config.seed).sample(examples, config.max_examples)
 
-    model, tokenizer = _load_base(config.base)
+    model, tokenizer = load_base_model(config.base)
     tokenized = [tokenize_example(tokenizer, e) for e in examples]
     kept = [t for t in tokenized if len(t.input_ids) <= config.max_length]
     skipped = len(tokenized) - len(kept)

@@ -108,7 +108,7 @@ def _save_atomically(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _load_base(base: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+def load_base_model(base: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a fresh base model and its tokenizer, converting and caching GGUF weights once."""
     path, gguf_file = resolve_base_model(base)
     kwargs = _runtime_kwargs()
@@ -136,7 +136,7 @@ def load_causal_lm(base: str, adapter: str = "") -> tuple[CausalLM, PreTrainedTo
     into the model it wraps, so sharing would alter the plain base model.
     """
     model: CausalLM
-    model, tokenizer = _load_base(base)
+    model, tokenizer = load_base_model(base)
     if adapter:
         from peft import PeftModel
 
