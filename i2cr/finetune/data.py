@@ -65,6 +65,10 @@ class DataOptions:
     ranker: RankerKind = "none"
     ranker_keep: int = 10
 
+    def ranking_context(self) -> Context:
+        """The graph settings that run this first stage."""
+        return Context(ranker=self.ranker, ranker_keep=self.ranker_keep)
+
 
 def answer_text(name: str | None) -> str:
     """The selector's answer line for an entity name (None: NIL)."""
@@ -76,8 +80,13 @@ def _gold_index(candidates: list[Candidate], gold_name: str) -> int | None:
     return names.index(gold_name) if gold_name in names else None
 
 
-def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExample]:
-    """The instruction examples of one labelled sample (empty when it cannot be used)."""
+def sample_examples(
+    sample: Sample, options: DataOptions, ranking: Context
+) -> list[InstructionExample]:
+    """The instruction examples of one labelled sample (empty when it cannot be used).
+
+    `ranking` holds the first-stage settings (`DataOptions.ranking_context`).
+    """
     if sample.gold_name is None or not sample.candidates:
         return []
     rng = random.Random(f"{options.seed}:{sample.id}")
@@ -85,7 +94,7 @@ def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExa
     if options.shuffle:
         rng.shuffle(candidates)
     candidates = rank_candidates(
-        Context(ranker=options.ranker, ranker_keep=options.ranker_keep),
+        ranking,
         mention=sample.mention,
         context=sample.context,
         candidates=candidates,
@@ -126,7 +135,8 @@ def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExa
 
 def build_examples(samples: Iterable[Sample], options: DataOptions) -> list[InstructionExample]:
     """Instruction examples of every usable sample, in sample order."""
-    return [example for sample in samples for example in sample_examples(sample, options)]
+    ranking = options.ranking_context()
+    return [example for sample in samples for example in sample_examples(sample, options, ranking)]
 
 
 def write_examples(examples: Iterable[InstructionExample], path: str | Path) -> int:
