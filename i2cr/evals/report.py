@@ -144,77 +144,111 @@ def _command_block(runs: dict[str, Any], names: Iterable[str]) -> list[str]:
     return ["", "Made by:", "", "```", *commands, "```"]
 
 
+def markdown_table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
+    """Lines of a Markdown table."""
+    return [
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(cells) + " |" for cells in rows),
+    ]
+
+
 def accuracy_table(runs: dict[str, Any], names: list[str]) -> list[str]:
     """Markdown rows: top-1 (with 95% CI), top-3 and top-5 in every candidate order."""
     orders = _orders(runs)
     header = ["configuration", "n"]
     for order in orders:
         header += [f"top-1 {order} [95% CI]", f"top-3 {order}", f"top-5 {order}"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for name in names:
         counts = {runs[o][name]["summary"]["labelled"] for o in orders if name in runs[o]}
         cells = [_label(runs, name), "/".join(str(c) for c in sorted(counts))]
         for order in orders:
             accuracy = runs[order].get(name, {}).get("summary", {}).get("accuracy", {})
             cells += [_pct(accuracy.get(f"top{k}"), ci=k == 1) for k in KS]
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
+        rows.append(cells)
+    return markdown_table(header, rows)
 
 
 def cost_table(runs: dict[str, Any], names: list[str]) -> list[str]:
     """Markdown rows: selector calls and seconds per mention, cache hits, errors."""
-    lines = [
-        "| configuration | order | calls mean | calls median | s/mention mean [95% CI] "
-        "| s/mention median | selector cache hits | errors |",
-        "|---|---|---|---|---|---|---|---|",
+    header = [
+        "configuration",
+        "order",
+        "calls mean",
+        "calls median",
+        "s/mention mean [95% CI]",
+        "s/mention median",
+        "selector cache hits",
+        "errors",
     ]
+    rows = []
     for name, order, entry in _entries(runs, names):
         c = entry["summary"]["cost"]
         sessions = entry["meta"].get("sessions", [])
         lookups = sum(s.get("cache_lookups", 0) for s in sessions)
         hits = sum(s.get("cache_hits", 0) for s in sessions)
-        hit_rate = f"{hits}/{lookups}" if lookups else "–"
-        lines.append(
-            f"| {_label(runs, name)} | {order} | {c['calls_mean']:.2f} | "
-            f"{c['calls_median']:.1f} | {c['seconds_mean']:.2f} "
-            f"[{c['seconds_mean_low']:.2f}, {c['seconds_mean_high']:.2f}] | "
-            f"{c['seconds_median']:.2f} | {hit_rate} | {entry['summary']['errors']} |"
+        rows.append(
+            [
+                _label(runs, name),
+                order,
+                f"{c['calls_mean']:.2f}",
+                f"{c['calls_median']:.1f}",
+                f"{c['seconds_mean']:.2f} [{c['seconds_mean_low']:.2f}, "
+                f"{c['seconds_mean_high']:.2f}]",
+                f"{c['seconds_median']:.2f}",
+                f"{hits}/{lookups}" if lookups else "–",
+                str(entry["summary"]["errors"]),
+            ]
         )
-    return lines
+    return markdown_table(header, rows)
 
 
 def nil_table(runs: dict[str, Any], names: list[str]) -> list[str]:
     """Markdown rows: NIL precision and recall (with 95% CIs) per configuration and order."""
-    lines = [
-        "| configuration | order | NIL precision [95% CI] | NIL recall [95% CI] |",
-        "|---|---|---|---|",
-    ]
+    header = ["configuration", "order", "NIL precision [95% CI]", "NIL recall [95% CI]"]
+    rows = []
     for name, order, entry in _entries(runs, names):
         nil = entry["summary"].get("nil")
         if nil:
-            lines.append(
-                f"| {_label(runs, name)} | {order} | "
-                f"{_pct(nil['precision'], True)} ({nil['precision']['hits']}/"
-                f"{nil['precision']['total']}) | {_pct(nil['recall'], True)} "
-                f"({nil['recall']['hits']}/{nil['recall']['total']}) |"
+            rows.append(
+                [
+                    _label(runs, name),
+                    order,
+                    *(
+                        f"{_pct(nil[part], True)} ({nil[part]['hits']}/{nil[part]['total']})"
+                        for part in ("precision", "recall")
+                    ),
+                ]
             )
-    return lines
+    return markdown_table(header, rows)
 
 
 def round_table(runs: dict[str, Any], names: list[str]) -> list[str]:
     """Markdown rows: top-1 if runs stopped after each round, and how many reached it."""
-    lines = [
-        "| configuration | order | round | clue tools (runs) | top-1 [95% CI] | runs reaching it |"
+    header = [
+        "configuration",
+        "order",
+        "round",
+        "clue tools (runs)",
+        "top-1 [95% CI]",
+        "runs reaching it",
     ]
-    lines.append("|---|---|---|---|---|---|")
+    rows = []
     for name, order, entry in _entries(runs, names):
         for row in entry["summary"]["per_round"]:
             clue = ", ".join(f"{t} {n}" for t, n in row.get("clue_tools", {}).items())
-            lines.append(
-                f"| {_label(runs, name)} | {order} | {row['round']} | {clue} | "
-                f"{_pct(row['accuracy'], True)} | {row['reached']} |"
+            rows.append(
+                [
+                    _label(runs, name),
+                    order,
+                    str(row["round"]),
+                    clue,
+                    _pct(row["accuracy"], True),
+                    str(row["reached"]),
+                ]
             )
-    return lines
+    return markdown_table(header, rows)
 
 
 def _plot_bars(runs: dict[str, Any], names: list[str], title: str, path: Path) -> Path:
