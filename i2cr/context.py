@@ -34,7 +34,10 @@ class Context:
     )
     selector_adapter: str = field(
         default="",
-        metadata={"description": "LoRA adapter (directory or hub id) for a local selector."},
+        metadata={
+            "description": "LoRA adapter for a local selector: a directory, a hub id, or the "
+            "name of an adapter shipped in i2cr/assets/adapters (e.g. 'smollm2-wikimel')."
+        },
     )
     selector_base_url: str = field(
         default="",

@@ -20,12 +20,13 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, Generation
 
 from i2cr.context import Context
+from i2cr.models.adapters import resolve_adapter
 from i2cr.models.chat import load_selector
 
 
 def adapter_fingerprint(adapter: str) -> str:
     """A content hash of a local adapter's files; the spec itself for a hub id or none."""
-    path = Path(adapter).expanduser() if adapter else None
+    path = Path(resolve_adapter(adapter)).expanduser() if adapter else None
     if path is None or not path.exists():
         return adapter
     files = sorted(p for p in ([path] if path.is_file() else path.rglob("*")) if p.is_file())

@@ -10,7 +10,15 @@ from i2cr.context import CLUE_TOOLS
 
 LinkerKind = Literal["graph", "first_candidate", "embedder", "dim"]
 Group = Literal[
-    "baseline", "method", "ranked", "switches", "vif_tools", "clue_order", "rounds", "sweep"
+    "baseline",
+    "method",
+    "ranked",
+    "finetuned",
+    "switches",
+    "vif_tools",
+    "clue_order",
+    "rounds",
+    "sweep",
 ]
 
 TOOL_ABBREVIATIONS = {"ocr": "ocr", "caption": "cap", "dense_caption": "dense", "tags": "tags"}
@@ -101,6 +109,24 @@ RANKED = [
     ),
 ]
 
+# The shipped SmolLM2 LoRA adapter, with the first stage it was trained behind.
+FINETUNED_SELECTOR = {
+    "selector_adapter": "smollm2-wikimel-emb5",
+    "ranker": "embedder",
+    "ranker_keep": 5,
+}
+FINETUNED = [
+    EvalConfig(
+        "tes_only_lora",
+        "finetuned",
+        {**FINETUNED_SELECTOR, "use_icr": False, "use_iav": False, "use_vif": False},
+        label="TES only, SmolLM2 LoRA, embedder keeps 5",
+    ),
+    EvalConfig(
+        "full_lora", "finetuned", FINETUNED_SELECTOR, label="I2CR, SmolLM2 LoRA, embedder keeps 5"
+    ),
+]
+
 METHOD = [
     EvalConfig("full", "method", label="I2CR (full, fallback text_only)"),
     EvalConfig(
@@ -115,6 +141,7 @@ ALL_CONFIGS = [
     *BASELINES,
     *METHOD,
     *RANKED,
+    *FINETUNED,
     *_switch_configs(),
     *_vif_tool_configs(),
     *_clue_order_configs(),
@@ -133,6 +160,8 @@ SUITES = {
         "full_best_score",
         "tes_only_dim",
         "full_dim",
+        "tes_only_lora",
+        "full_lora",
         "all_in_one",
         *(c.name for c in _switch_configs()),
     ],

@@ -50,9 +50,10 @@ SHOWN_SETTINGS = (
     "ranker_keep",
 )
 
+TABLE2_GROUPS = ["baseline", "method", "rounds", "ranked", "finetuned"]
+
 GROUP_TITLES = {
-    "baseline": "Baselines and the method (paper Table 2)",
-    "ranked": "A learned first stage before TES (DIM re-orders and keeps 5)",
+    "baseline": "Baselines, the method, first-stage rankers, fine-tuned selector (paper Table 2)",
     "switches": "Ablation of ICR / IAV / VIF (paper Table 3)",
     "vif_tools": "VIF with subsets of the image-to-text tools (paper Table 4)",
     "clue_order": "Order of the clue tools (paper Figure 5)",
@@ -363,7 +364,7 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
         "permuted by a generator seeded with S and the mention id). A dataset name ending in "
         "`-subsetN-seedS` is a seeded random subset of N mentions."
     )
-    _section(lines, out, dataset, runs, "baseline", ["baseline", "method", "rounds"])
+    _section(lines, out, dataset, runs, "baseline", TABLE2_GROUPS)
     _section(lines, out, dataset, runs, "switches", ["switches"])
     _section(lines, out, dataset, runs, "vif_tools", ["vif_tools"])
     _section(lines, out, dataset, runs, "clue_order", ["clue_order"])
@@ -374,10 +375,10 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
         lines += [f"![rounds]({plot.relative_to(out).as_posix()})", ""]
         lines += round_table(runs, round_names)
         lines += _command_block(runs, round_names)
-    graph_names = _configs(runs, ["method", "rounds", "switches", "vif_tools", "clue_order"])
+    graph_names = _configs(runs, [*TABLE2_GROUPS[1:], "switches", "vif_tools", "clue_order"])
     if any(runs[o][n]["summary"].get("nil") for o in runs for n in runs[o]):
         lines += ["", "### NIL answers", ""]
-        lines += nil_table(runs, _configs(runs, ["baseline", "method", "rounds", "switches"]))
+        lines += nil_table(runs, _configs(runs, [*TABLE2_GROUPS, "switches"]))
     if graph_names:
         lines += ["", "### Cost per mention (paper Table 6)", ""]
         lines += cost_table(runs, graph_names)

@@ -5,9 +5,7 @@ in the I2CR release format, `i2cr finetune train` trains a LoRA adapter on it, a
 `Context(selector="local:<base>", selector_adapter="<adapter folder>")` selects it.
 """
 
-from pathlib import Path
+from i2cr.models.adapters import SHIPPED_ADAPTERS
 
-ADAPTERS_DIR = Path(__file__).resolve().parent.parent / "assets" / "adapters"
-
-SMOLLM2_WIKIMEL_ADAPTER = ADAPTERS_DIR / "smollm2-wikimel"
+SMOLLM2_WIKIMEL_ADAPTER = SHIPPED_ADAPTERS / "smollm2-wikimel"
 """LoRA adapter for the 'smollm2' base, trained on WikiMEL train prompts with desc_chars=1."""

@@ -32,6 +32,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from i2cr.models.adapters import resolve_adapter
+
 logger = logging.getLogger(__name__)
 
 EMBEDDED_SMOLLM2 = "smollm2"
@@ -140,7 +142,7 @@ def load_causal_lm(base: str, adapter: str = "") -> tuple[CausalLM, PreTrainedTo
     if adapter:
         from peft import PeftModel
 
-        model = PeftModel.from_pretrained(model, adapter)
+        model = PeftModel.from_pretrained(model, resolve_adapter(adapter))
     model.eval()
     return model, tokenizer
 
