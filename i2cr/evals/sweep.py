@@ -13,6 +13,7 @@ from typing import Any
 
 from i2cr.evals.configs import EvalConfig
 from i2cr.evals.metrics import gold_name, is_labelled, same_entity, wilson
+from i2cr.evals.report import markdown_table
 from i2cr.evals.runner import RELEASED, RunRequest, run_request
 from i2cr.nodes.finalize import choose
 
@@ -100,25 +101,24 @@ def sweep_section(dataset: str, runs: dict[str, Any]) -> list[str]:
     if not rows:
         return []
     orders = sorted(runs, key=lambda o: (o != RELEASED, o))
+    header = ["alpha", "beta", "beta_text", "fallback", *(f"top-1 {o}" for o in orders)]
+    cells = [
+        [
+            *(f"{row['settings'][k]:g}" for k in SWEPT),
+            row["fallback"],
+            *(
+                f"{100 * row['orders'][o]['rate']:.1f}" if o in row["orders"] else "–"
+                for o in orders
+            ),
+        ]
+        for row in rows
+    ]
     lines = [
         "",
         f"## Sweep on {dataset} (choosing alpha, beta and the fallback rule)",
         "",
-        "| alpha | beta | beta_text | fallback | "
-        + " | ".join(f"top-1 {o}" for o in orders)
-        + " |",
-        "|---|---|---|---|" + "---|" * len(orders),
+        *markdown_table(header, cells),
     ]
-    for row in rows:
-        s = row["settings"]
-        cells = [
-            f"{100 * row['orders'][o]['rate']:.1f}" if o in row["orders"] else "–" for o in orders
-        ]
-        lines.append(
-            f"| {s['alpha']:g} | {s['beta']:g} | {s['beta_text']:g} | {row['fallback']} | "
-            + " | ".join(cells)
-            + " |"
-        )
     best = best_row(rows)
     chosen = ", ".join(f"{k}={v:g}" for k, v in best["settings"].items())
     lines += [
