@@ -22,15 +22,14 @@ from i2cr.datasets import load_release
 from i2cr.evals.metrics import same_entity
 from i2cr.evals.runner import choose_subset, shuffle_candidates
 from i2cr.finetune.data import answer_text
-from i2cr.models.embedder import cosine
 from i2cr.models.local_chat import load_causal_lm, to_chat_messages
-from i2cr.nodes.common import entity_text
+from i2cr.ranking import best_first, embedder_scores
 from i2cr.selection import build_messages
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--dataset", default="../shared/data/wikimel/wikimel_dev.json")
 parser.add_argument("--base", default="smollm2")
-parser.add_argument("--adapter", default="", help="LoRA adapter folder (empty: zero-shot)")
+parser.add_argument("--adapter", default="", help="LoRA adapter folder, hub id or shipped name")
 parser.add_argument("--keep", type=int, default=10, help="embedder's top candidates in the prompt")
 parser.add_argument("--size", type=int, default=100, help="seeded subset of mentions")
 parser.add_argument("--desc-chars", type=int, default=120)
@@ -67,9 +66,8 @@ def answer_log_likelihoods(messages: list[dict[str, str]], names: list[str]) -> 
 
 rows = []
 for s in samples:
-    mention_side = " ".join(p for p in (s.mention, s.context) if p)
-    cos = cosine("minilm", mention_side, [entity_text(c) for c in s.candidates])
-    kept = sorted(range(len(cos)), key=lambda i: -cos[i])[: args.keep]
+    cos = embedder_scores("minilm", s.mention, s.context, s.candidates)
+    kept = best_first(cos)[: args.keep]
     candidates = [s.candidates[i] for i in kept]
     messages = to_chat_messages(
         build_messages(

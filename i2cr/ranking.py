@@ -10,16 +10,24 @@ from i2cr.nodes.common import entity_text
 from i2cr.state import Candidate
 
 
+def embedder_scores(
+    embedder: str, mention: str, context: str, candidates: list[Candidate]
+) -> list[float]:
+    """cosine(mention + context, name + description) of each candidate."""
+    mention_side = " ".join(part.strip() for part in (mention, context) if part)
+    return cosine(embedder, mention_side, [entity_text(c) for c in candidates])
+
+
+def best_first(scores: list[float]) -> list[int]:
+    """Positions by score, best first; ties keep the given order."""
+    return sorted(range(len(scores)), key=lambda i: -scores[i])
+
+
 def embedder_order(
     embedder: str, mention: str, context: str, candidates: list[Candidate]
 ) -> list[int]:
-    """Candidate positions by cosine(mention + context, name + description), best first.
-
-    Ties keep the given order.
-    """
-    mention_side = " ".join(part.strip() for part in (mention, context) if part)
-    scores = cosine(embedder, mention_side, [entity_text(c) for c in candidates])
-    return sorted(range(len(candidates)), key=lambda i: -scores[i])
+    """Candidate positions by the embedder's score (`embedder_scores`), best first."""
+    return best_first(embedder_scores(embedder, mention, context, candidates))
 
 
 def rank_candidates(

@@ -11,6 +11,7 @@ import json
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal, TypedDict
 
@@ -65,8 +66,9 @@ class DataOptions:
     ranker: RankerKind = "none"
     ranker_keep: int = 10
 
+    @cached_property
     def ranking_context(self) -> Context:
-        """The graph settings that run this first stage."""
+        """The graph settings that run this first stage (built once per options)."""
         return Context(ranker=self.ranker, ranker_keep=self.ranker_keep)
 
 
@@ -80,13 +82,8 @@ def _gold_index(candidates: list[Candidate], gold_name: str) -> int | None:
     return names.index(gold_name) if gold_name in names else None
 
 
-def sample_examples(
-    sample: Sample, options: DataOptions, ranking: Context
-) -> list[InstructionExample]:
-    """The instruction examples of one labelled sample (empty when it cannot be used).
-
-    `ranking` holds the first-stage settings (`DataOptions.ranking_context`).
-    """
+def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExample]:
+    """The instruction examples of one labelled sample (empty when it cannot be used)."""
     if sample.gold_name is None or not sample.candidates:
         return []
     rng = random.Random(f"{options.seed}:{sample.id}")
@@ -94,7 +91,7 @@ def sample_examples(
     if options.shuffle:
         rng.shuffle(candidates)
     candidates = rank_candidates(
-        ranking,
+        options.ranking_context,
         mention=sample.mention,
         context=sample.context,
         candidates=candidates,
@@ -135,8 +132,7 @@ def sample_examples(
 
 def build_examples(samples: Iterable[Sample], options: DataOptions) -> list[InstructionExample]:
     """Instruction examples of every usable sample, in sample order."""
-    ranking = options.ranking_context()
-    return [example for sample in samples for example in sample_examples(sample, options, ranking)]
+    return [example for sample in samples for example in sample_examples(sample, options)]
 
 
 def write_examples(examples: Iterable[InstructionExample], path: str | Path) -> int:
