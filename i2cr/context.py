@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field, fields
 from typing import Literal, get_args, get_type_hints
 
+from i2cr.models.adapters import ADAPTER_FOR_SELECTOR
+
 CLUE_TOOLS = ("ocr", "caption", "dense_caption", "tags")
 
 ENV_PREFIX = "I2CR_"
@@ -33,10 +35,12 @@ class Context:
         },
     )
     selector_adapter: str = field(
-        default="",
+        default="auto",
         metadata={
             "description": "LoRA adapter for a local selector: a directory, a hub id, or the "
-            "name of an adapter shipped in i2cr/assets/adapters (e.g. 'smollm2-wikimel')."
+            "name of an adapter shipped in i2cr/assets/adapters (e.g. 'smollm2-wikimel-emb5'). "
+            "'auto' takes the adapter shipped for the selector's base, if any (local:smollm2: "
+            "smollm2-wikimel-emb5); '' or 'none' runs the base model zero-shot."
         },
     )
     selector_base_url: str = field(
@@ -186,16 +190,17 @@ class Context:
         },
     )
     ranker: RankerKind = field(
-        default="none",
+        default="embedder",
         metadata={
             "description": "First stage before TES: 'dim' re-orders the candidates with the "
             "trained DIM fusion ranker (i2cr.dim), 'embedder' by the embedder's cosine of mention "
-            "and entity text; both keep the best ranker_keep. 'none' keeps the given or "
-            "retrieved order."
+            "and entity text (the first stage the shipped SmolLM2 adapter was trained behind); "
+            "both keep the best ranker_keep. 'none' keeps the given or retrieved order (the "
+            "paper's setup)."
         },
     )
     ranker_keep: int = field(
-        default=10, metadata={"description": "Candidates kept after the ranker re-orders them."}
+        default=5, metadata={"description": "Candidates kept after the ranker re-orders them."}
     )
     ranker_weights: str = field(
         default="",
@@ -230,6 +235,13 @@ class Context:
         if self.max_reselect < 0:
             raise ValueError(f"max_reselect must be >= 0, got {self.max_reselect}")
         self.provider_for("ocr")
+
+    @property
+    def adapter(self) -> str:
+        """The LoRA adapter the selector runs with ('' for none), with 'auto' resolved."""
+        if self.selector_adapter == "auto":
+            return ADAPTER_FOR_SELECTOR.get(self.selector, "")
+        return "" if self.selector_adapter == "none" else self.selector_adapter
 
     @property
     def clue_tool_order(self) -> list[str]:

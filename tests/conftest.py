@@ -35,13 +35,16 @@ class RecordingChat(FakeListChatModel):
 
 @pytest.fixture
 def scripted() -> Callable[..., tuple[RecordingChat, Context]]:
-    """A fake selector answering the given texts in order, and a context using it."""
+    """A fake selector answering the given texts in order, and a context using it.
+
+    The candidates keep their given order unless a test names a ranker.
+    """
 
     def make(*answers: str, **settings: Any) -> tuple[RecordingChat, Context]:
         spec = f"test:scripted-{next(_counter)}"
         model = RecordingChat(responses=list(answers), prompts=[])
         register_chat_model(spec, model)
-        return model, Context(selector=spec, **settings)
+        return model, Context(**{"selector": spec, "ranker": "none", **settings})
 
     return make
 

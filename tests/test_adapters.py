@@ -1,8 +1,9 @@
 from pathlib import Path
 
-from i2cr.evals.cache import adapter_fingerprint
+from i2cr.context import Context
+from i2cr.evals.cache import adapter_fingerprint, selector_namespace
 from i2cr.finetune import SMOLLM2_WIKIMEL_ADAPTER
-from i2cr.models.adapters import resolve_adapter
+from i2cr.models.adapters import SHIPPED_ADAPTERS, resolve_adapter
 
 
 def test_a_shipped_adapter_is_found_by_its_bare_name():
@@ -23,3 +24,18 @@ def test_cache_key_of_a_shipped_name_is_its_files():
         str(SMOLLM2_WIKIMEL_ADAPTER)
     )
     assert adapter_fingerprint("smollm2-wikimel") != adapter_fingerprint("smollm2-wikimel-emb5")
+
+
+def test_auto_takes_the_adapter_shipped_for_the_selectors_base():
+    assert Context().adapter == "smollm2-wikimel-emb5"
+    assert (SHIPPED_ADAPTERS / Context().adapter / "adapter_config.json").is_file()
+    assert Context(selector="openai:gpt-4o").adapter == ""
+    assert Context(selector_adapter="none").adapter == ""
+    assert Context(selector_adapter="").adapter == ""
+    assert Context(selector="local:other", selector_adapter="me/lora").adapter == "me/lora"
+
+
+def test_auto_shares_cache_entries_with_the_adapters_own_name():
+    named = Context(selector_adapter="smollm2-wikimel-emb5")
+    assert selector_namespace(Context()) == selector_namespace(named)
+    assert selector_namespace(Context()) != selector_namespace(Context(selector_adapter="none"))

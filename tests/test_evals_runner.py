@@ -107,6 +107,26 @@ def test_results_made_with_other_settings_are_not_resumed(tmp_path):
         run_request(changed)
 
 
+def test_only_the_settings_a_run_reads_stop_it_resuming(tmp_path):
+    dataset = write_dataset(tmp_path)
+    register_chat_model("test:reads", FakeListChatModel(responses=[ANSWER] * 50))
+    first = request(tmp_path, dataset, "test:reads", ["first_candidate", "tes_only"], seeds=[None])
+    first.settings.update(ranker="none", ranker_keep=5)
+    run_request(first)
+    # The baseline reads no selector setting; without a ranker, ranker_keep does nothing.
+    again = request(tmp_path, dataset, "test:reads", ["first_candidate", "tes_only"], seeds=[None])
+    again.settings.update(ranker="none", ranker_keep=3)
+    run_request(again)
+    assert len(ids(tmp_path / "evals/runs/toy_dev/released/tes_only.jsonl")) == 6
+    baseline = request(tmp_path, dataset, "test:other", ["first_candidate"], seeds=[None])
+    baseline.settings["alpha"] = 0.9
+    run_request(baseline)
+    assert len(ids(tmp_path / "evals/runs/toy_dev/released/first_candidate.jsonl")) == 6
+    ranked = request(tmp_path, dataset, "test:reads", ["tes_only"], seeds=[None])
+    with pytest.raises(ValueError, match="ranker: 'none' -> 'embedder'"):
+        run_request(ranked)
+
+
 def test_shuffles_are_seeded_per_sample_and_subsets_keep_dataset_order():
     samples = [
         Sample(id=f"m{i}", mention="x", candidates=[dict(c) for c in CANDIDATES * 3])

@@ -42,8 +42,8 @@ def selector_namespace(context: Context) -> str:
     return "|".join(
         [
             context.selector,
-            context.selector_adapter,
-            adapter_fingerprint(context.selector_adapter),
+            context.adapter,
+            adapter_fingerprint(context.adapter),
             context.selector_base_url,
             str(context.selector_max_tokens),
         ]

@@ -13,7 +13,7 @@ Group = Literal[
     "baseline",
     "method",
     "ranked",
-    "finetuned",
+    "zero_shot",
     "switches",
     "vif_tools",
     "clue_order",
@@ -96,39 +96,39 @@ BASELINES = [
     EvalConfig("dim", "baseline", linker="dim", label="DIM ranker alone"),
 ]
 
-# The graph behind a learned first stage (issue: DIM as a ranker before TES).
+# The base selector without its adapter, for comparison with the fine-tuned default.
+ZERO_SHOT_SELECTOR = {"selector_adapter": "none"}
+ALL_OFF = {"use_icr": False, "use_iav": False, "use_vif": False}
+
+ZERO_SHOT = [
+    EvalConfig(
+        "tes_only_zeroshot",
+        "zero_shot",
+        {**ZERO_SHOT_SELECTOR, **ALL_OFF, "ranker": "none"},
+        label="TES only, zero-shot SmolLM2, released candidates",
+    ),
+    EvalConfig(
+        "full_zeroshot",
+        "zero_shot",
+        {**ZERO_SHOT_SELECTOR, "ranker": "none"},
+        label="I2CR, zero-shot SmolLM2, released candidates",
+    ),
+]
+
+# The zero-shot selector behind the trained DIM ranker (issue: DIM as a ranker before TES).
+DIM_FIRST = {**ZERO_SHOT_SELECTOR, "ranker": "dim", "ranker_keep": 5}
 RANKED = [
     EvalConfig(
         "tes_only_dim",
         "ranked",
-        {"use_icr": False, "use_iav": False, "use_vif": False, "ranker": "dim", "ranker_keep": 5},
-        label="TES only, DIM keeps 5",
+        {**DIM_FIRST, **ALL_OFF},
+        label="TES only, zero-shot SmolLM2, DIM keeps 5",
     ),
-    EvalConfig(
-        "full_dim", "ranked", {"ranker": "dim", "ranker_keep": 5}, label="I2CR, DIM keeps 5"
-    ),
-]
-
-# The shipped SmolLM2 LoRA adapter, with the first stage it was trained behind.
-FINETUNED_SELECTOR = {
-    "selector_adapter": "smollm2-wikimel-emb5",
-    "ranker": "embedder",
-    "ranker_keep": 5,
-}
-FINETUNED = [
-    EvalConfig(
-        "tes_only_lora",
-        "finetuned",
-        {**FINETUNED_SELECTOR, "use_icr": False, "use_iav": False, "use_vif": False},
-        label="TES only, SmolLM2 LoRA, embedder keeps 5",
-    ),
-    EvalConfig(
-        "full_lora", "finetuned", FINETUNED_SELECTOR, label="I2CR, SmolLM2 LoRA, embedder keeps 5"
-    ),
+    EvalConfig("full_dim", "ranked", DIM_FIRST, label="I2CR, zero-shot SmolLM2, DIM keeps 5"),
 ]
 
 METHOD = [
-    EvalConfig("full", "method", label="I2CR (full, fallback text_only)"),
+    EvalConfig("full", "method", label="I2CR (defaults)"),
     EvalConfig(
         "full_best_score", "method", {"fallback": "best_score"}, label="I2CR (fallback best_score)"
     ),
@@ -140,8 +140,8 @@ METHOD = [
 ALL_CONFIGS = [
     *BASELINES,
     *METHOD,
+    *ZERO_SHOT,
     *RANKED,
-    *FINETUNED,
     *_switch_configs(),
     *_vif_tool_configs(),
     *_clue_order_configs(),
@@ -158,10 +158,10 @@ SUITES = {
         "embedder",
         "dim",
         "full_best_score",
+        "tes_only_zeroshot",
+        "full_zeroshot",
         "tes_only_dim",
         "full_dim",
-        "tes_only_lora",
-        "full_lora",
         "all_in_one",
         *(c.name for c in _switch_configs()),
     ],

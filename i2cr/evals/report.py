@@ -50,10 +50,10 @@ SHOWN_SETTINGS = (
     "ranker_keep",
 )
 
-TABLE2_GROUPS = ["baseline", "method", "rounds", "ranked", "finetuned"]
+TABLE2_GROUPS = ["baseline", "method", "rounds", "zero_shot", "ranked"]
 
 GROUP_TITLES = {
-    "baseline": "Baselines, the method, first-stage rankers, fine-tuned selector (paper Table 2)",
+    "baseline": "Baselines, the method, the zero-shot selector, DIM first (paper Table 2)",
     "switches": "Ablation of ICR / IAV / VIF (paper Table 3)",
     "vif_tools": "VIF with subsets of the image-to-text tools (paper Table 4)",
     "clue_order": "Order of the clue tools (paper Figure 5)",
@@ -301,7 +301,7 @@ def _plot_rounds(runs: dict[str, Any], title: str, path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     drawn = False
     for order in _orders(runs):
-        for name, style in (("full", "-o"), ("all_in_one", "--s")):
+        for name, style in (("full", "-o"), ("full_zeroshot", ":^"), ("all_in_one", "--s")):
             rows = runs[order].get(name, {}).get("summary", {}).get("per_round", [])
             if not rows:
                 continue
@@ -368,7 +368,9 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
     _section(lines, out, dataset, runs, "switches", ["switches"])
     _section(lines, out, dataset, runs, "vif_tools", ["vif_tools"])
     _section(lines, out, dataset, runs, "clue_order", ["clue_order"])
-    round_names = [n for n in ("full", "all_in_one") if any(n in o for o in runs.values())]
+    round_names = [
+        n for n in ("full", "full_zeroshot", "all_in_one") if any(n in o for o in runs.values())
+    ]
     plot = _plot_rounds(runs, f"{dataset}: accuracy per round", _plot_path(out, dataset, "rounds"))
     if plot:
         lines += ["", "### Accuracy per round and all clues in one round (paper Figure 4)", ""]

@@ -78,20 +78,36 @@ def make_linker(config: EvalConfig) -> Linker:
     return graph
 
 
-def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
-    # top_k only shortens the output list and does not change any answer.
-    return {k: v for k, v in settings.items() if k != "top_k"}
+# The settings each baseline reads; a graph run depends on every setting.
+BASELINE_READS: dict[str, tuple[str, ...]] = {
+    "first_candidate": (),
+    "embedder": ("embedder",),
+    "dim": ("ranker_weights",),
+}
 
 
-def _check_meta(meta_path: Path, settings: dict[str, Any]) -> dict[str, Any]:
+def _comparable(settings: dict[str, Any], linker: str) -> dict[str, Any]:
+    if linker in BASELINE_READS:
+        return {k: settings.get(k) for k in BASELINE_READS[linker]}
+    # top_k only shortens the output list, and the ranker's own settings do nothing without one.
+    ignored = {"top_k"} | (
+        {"ranker_keep", "ranker_weights"} if settings["ranker"] == "none" else set()
+    )
+    return {k: v for k, v in settings.items() if k not in ignored}
+
+
+def _check_meta(meta_path: Path, settings: dict[str, Any], linker: str) -> dict[str, Any]:
     """The existing meta data, after checking the results were made with the same settings."""
     if not meta_path.exists():
         return {"sessions": []}
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     # A field added to Context after the run counts as having had its default then.
-    before = {f.name: f.default for f in fields(Context)} | _comparable(meta["settings"])
+    defaults = {f.name: f.default for f in fields(Context)}
+    before = _comparable(defaults | meta["settings"], linker)
     changed = {
-        k: (before.get(k), v) for k, v in _comparable(settings).items() if before.get(k) != v
+        k: (before.get(k), v)
+        for k, v in _comparable(settings, linker).items()
+        if before.get(k) != v
     }
     if changed:
         details = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
@@ -126,8 +142,8 @@ def run_config(
     """Link the samples with one configuration into `results` (resuming), and note the session."""
     context = Context(**{**request.settings, **config.settings})  # type: ignore[arg-type]
     meta_path = results.with_suffix(".meta.json")
-    settings = asdict(context)
-    meta = _check_meta(meta_path, settings)
+    settings = {**asdict(context), "selector_adapter": context.adapter}
+    meta = _check_meta(meta_path, settings, config.linker)
     meta.update(config=config.name, group=config.group, label=config.title, settings=settings)
     started = time.time()
     session: dict[str, Any] = {

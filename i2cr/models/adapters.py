@@ -6,6 +6,9 @@ from pathlib import Path
 
 SHIPPED_ADAPTERS = Path(__file__).resolve().parent.parent / "assets" / "adapters"
 
+# The adapter `selector_adapter="auto"` gives each selector: the best measured on WikiMEL dev.
+ADAPTER_FOR_SELECTOR = {"local:smollm2": "smollm2-wikimel-emb5"}
+
 
 def resolve_adapter(spec: str) -> str:
     """A LoRA adapter folder or hub id for `spec`.

@@ -25,7 +25,7 @@ def load_selector(context: Context) -> BaseChatModel:
         return _registered[context.selector]
     return _load(
         context.selector,
-        context.selector_adapter,
+        context.adapter,
         context.selector_base_url,
         context.selector_max_tokens,
     )
