@@ -113,9 +113,10 @@ def test_only_the_settings_a_run_reads_stop_it_resuming(tmp_path):
     first = request(tmp_path, dataset, "test:reads", ["first_candidate", "tes_only"], seeds=[None])
     first.settings.update(ranker="none", ranker_keep=5)
     run_request(first)
-    # The baseline reads no selector setting; without a ranker, ranker_keep does nothing.
+    # The baseline reads no selector setting; without a ranker, ranker_keep does nothing, and
+    # TES alone reads no threshold.
     again = request(tmp_path, dataset, "test:reads", ["first_candidate", "tes_only"], seeds=[None])
-    again.settings.update(ranker="none", ranker_keep=3)
+    again.settings.update(ranker="none", ranker_keep=3, alpha=0.9, beta_text=0.9)
     run_request(again)
     assert len(ids(tmp_path / "evals/runs/toy_dev/released/tes_only.jsonl")) == 6
     baseline = request(tmp_path, dataset, "test:other", ["first_candidate"], seeds=[None])

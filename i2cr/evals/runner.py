@@ -78,7 +78,7 @@ def make_linker(config: EvalConfig) -> Linker:
     return graph
 
 
-# The settings each baseline reads; a graph run depends on every setting.
+# The settings each baseline reads; a graph run reads all but its `_unread` ones.
 BASELINE_READS: dict[str, tuple[str, ...]] = {
     "first_candidate": (),
     "embedder": ("embedder",),
@@ -86,14 +86,23 @@ BASELINE_READS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _unread(settings: dict[str, Any]) -> set[str]:
+    """Graph settings that cannot change this run's answers."""
+    unread = {"top_k"}  # it only shortens the output list
+    if settings["ranker"] == "none":
+        unread |= {"ranker_keep", "ranker_weights"}
+    if not settings["use_icr"]:
+        unread |= {"alpha", "max_reselect"}
+    if not settings["use_iav"]:
+        unread |= {"beta", "beta_text"}
+    return unread
+
+
 def _comparable(settings: dict[str, Any], linker: str) -> dict[str, Any]:
     if linker in BASELINE_READS:
         return {k: settings.get(k) for k in BASELINE_READS[linker]}
-    # top_k only shortens the output list, and the ranker's own settings do nothing without one.
-    ignored = {"top_k"} | (
-        {"ranker_keep", "ranker_weights"} if settings["ranker"] == "none" else set()
-    )
-    return {k: v for k, v in settings.items() if k not in ignored}
+    unread = _unread(settings)
+    return {k: v for k, v in settings.items() if k not in unread}
 
 
 def _check_meta(meta_path: Path, settings: dict[str, Any], linker: str) -> dict[str, Any]:
