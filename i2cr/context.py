@@ -80,10 +80,10 @@ class Context:
         },
     )
     alpha: float = field(
-        default=0.4,
+        default=0.5,
         metadata={
             "description": "ICR threshold: cosine(mention side, entity side) must exceed it "
-            "(0.4 passes 91% of gold entities and 14% of others with minilm on WikiMEL dev)."
+            "(chosen on WikiMEL dev by `i2cr eval sweep`, with the default selector)."
         },
     )
     beta: float = field(
@@ -91,10 +91,10 @@ class Context:
         metadata={"description": "IAV threshold on CLIP's logit scale (100 x cosine)."},
     )
     beta_text: float = field(
-        default=0.15,
+        default=0.05,
         metadata={
-            "description": "IAV threshold (cosine) for the text stand-in of the image (0.15 "
-            "passes 34% of gold entities and 19% of others with minilm on WikiMEL dev)."
+            "description": "IAV threshold (cosine) for the text stand-in of the image (chosen "
+            "on WikiMEL dev by `i2cr eval sweep`, with the default selector)."
         },
     )
     k: int = field(
