@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -11,6 +13,11 @@ if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
 EMBEDDED_MINILM = "minilm"
+# Each try of a mention re-scores the same mention and entity texts (ranker, ICR, IAV).
+EMBEDDING_CACHE_SIZE = 4096
+
+_embeddings: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_embeddings_lock = threading.Lock()
 
 
 def resolve_embedder(spec: str) -> str:
@@ -36,13 +43,22 @@ def load_embedder(spec: str) -> SentenceTransformer:
 
 
 def embed(spec: str, texts: list[str]) -> np.ndarray:
-    """Unit-normalised embeddings, one row per text."""
-    model = load_embedder(spec)
-    return np.asarray(
-        model.encode(
-            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-    )
+    """Unit-normalised embeddings, one row per text (recently embedded texts are reused)."""
+    with _embeddings_lock:
+        missing = [t for t in dict.fromkeys(texts) if (spec, t) not in _embeddings]
+        if missing:
+            vectors = load_embedder(spec).encode(
+                missing, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
+            _embeddings.update(
+                {(spec, t): np.asarray(v) for t, v in zip(missing, vectors, strict=True)}
+            )
+        rows = [_embeddings[(spec, t)] for t in texts]
+        for text in texts:
+            _embeddings.move_to_end((spec, text))
+        while len(_embeddings) > EMBEDDING_CACHE_SIZE:
+            _embeddings.popitem(last=False)
+    return np.stack(rows)
 
 
 def cosine(spec: str, left: str, rights: list[str]) -> list[float]:
