@@ -37,14 +37,17 @@ class RecordingChat(FakeListChatModel):
 def scripted() -> Callable[..., tuple[RecordingChat, Context]]:
     """A fake selector answering the given texts in order, and a context using it.
 
-    The candidates keep their given order unless a test names a ranker.
+    The candidates keep their given order unless a test names a ranker, and the thresholds
+    are fixed here (not the defaults, which a sweep may move): the scripted scores are set
+    against them.
     """
 
     def make(*answers: str, **settings: Any) -> tuple[RecordingChat, Context]:
         spec = f"test:scripted-{next(_counter)}"
         model = RecordingChat(responses=list(answers), prompts=[])
         register_chat_model(spec, model)
-        return model, Context(**{"selector": spec, "ranker": "none", **settings})
+        fixed = {"ranker": "none", "alpha": 0.4, "beta_text": 0.15}
+        return model, Context(**{"selector": spec, **fixed, **settings})
 
     return make
 
