@@ -50,6 +50,9 @@ SHOWN_SETTINGS = (
     "ranker_keep",
 )
 
+# Configurations shown per round (paper Figure 4), with their line styles in the plot.
+ROUND_STYLES = {"full": "-o", "full_zeroshot": ":^", "all_in_one": "--s"}
+
 TABLE2_GROUPS = ["baseline", "method", "rounds", "zero_shot", "ranked"]
 
 GROUP_TITLES = {
@@ -301,7 +304,7 @@ def _plot_rounds(runs: dict[str, Any], title: str, path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     drawn = False
     for order in _orders(runs):
-        for name, style in (("full", "-o"), ("full_zeroshot", ":^"), ("all_in_one", "--s")):
+        for name, style in ROUND_STYLES.items():
             rows = runs[order].get(name, {}).get("summary", {}).get("per_round", [])
             if not rows:
                 continue
@@ -368,9 +371,7 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
     _section(lines, out, dataset, runs, "switches", ["switches"])
     _section(lines, out, dataset, runs, "vif_tools", ["vif_tools"])
     _section(lines, out, dataset, runs, "clue_order", ["clue_order"])
-    round_names = [
-        n for n in ("full", "full_zeroshot", "all_in_one") if any(n in o for o in runs.values())
-    ]
+    round_names = [n for n in ROUND_STYLES if any(n in o for o in runs.values())]
     plot = _plot_rounds(runs, f"{dataset}: accuracy per round", _plot_path(out, dataset, "rounds"))
     if plot:
         lines += ["", "### Accuracy per round and all clues in one round (paper Figure 4)", ""]
