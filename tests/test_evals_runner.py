@@ -128,6 +128,26 @@ def test_only_the_settings_a_run_reads_stop_it_resuming(tmp_path):
         run_request(ranked)
 
 
+def test_a_resume_compares_the_resolved_adapter_and_only_the_ranker_in_use(tmp_path):
+    dataset = write_dataset(tmp_path)
+    register_chat_model("test:adapter", FakeListChatModel(responses=[ANSWER] * 50))
+    run_request(request(tmp_path, dataset, "test:adapter", ["tes_only"], seeds=[None]))
+    meta_path = tmp_path / "evals/runs/toy_dev/released/tes_only.meta.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["settings"]["selector_adapter"]
+    meta_path.write_text(json.dumps(meta))
+    # No adapter ships for this selector, so 'auto' (the default) is 'none'; the embedder
+    # ranker reads no DIM weights.
+    again = request(tmp_path, dataset, "test:adapter", ["tes_only"], seeds=[None])
+    again.settings.update(selector_adapter="none", ranker_weights="elsewhere.json")
+    run_request(again)
+    assert len(ids(tmp_path / "evals/runs/toy_dev/released/tes_only.jsonl")) == 6
+    other = request(tmp_path, dataset, "test:adapter", ["tes_only"], seeds=[None])
+    other.settings["selector_adapter"] = "my/adapter"
+    with pytest.raises(ValueError, match="selector_adapter: '' -> 'my/adapter'"):
+        run_request(other)
+
+
 def test_shuffles_are_seeded_per_sample_and_subsets_keep_dataset_order():
     samples = [
         Sample(id=f"m{i}", mention="x", candidates=[dict(c) for c in CANDIDATES * 3])

@@ -90,12 +90,20 @@ def _unread(settings: dict[str, Any]) -> set[str]:
     """Graph settings that cannot change this run's answers."""
     unread = {"top_k"}  # it only shortens the output list
     if settings["ranker"] == "none":
-        unread |= {"ranker_keep", "ranker_weights"}
+        unread.add("ranker_keep")
+    if settings["ranker"] != "dim":
+        unread.add("ranker_weights")
     if not settings["use_icr"]:
         unread |= {"alpha", "max_reselect"}
     if not settings["use_iav"]:
         unread |= {"beta", "beta_text"}
     return unread
+
+
+def _resolved_adapter(settings: dict[str, Any]) -> str:
+    """The adapter a run's settings select, with 'auto' and 'none' resolved."""
+    selector, adapter = settings["selector"], settings["selector_adapter"]
+    return Context(selector=selector, selector_adapter=adapter).adapter
 
 
 def _comparable(settings: dict[str, Any], linker: str) -> dict[str, Any]:
@@ -112,7 +120,9 @@ def _check_meta(meta_path: Path, settings: dict[str, Any], linker: str) -> dict[
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     # A field added to Context after the run counts as having had its default then.
     defaults = {f.name: f.default for f in fields(Context)}
-    before = _comparable(defaults | meta["settings"], linker)
+    earlier = defaults | meta["settings"]
+    earlier["selector_adapter"] = _resolved_adapter(earlier)
+    before = _comparable(earlier, linker)
     changed = {
         k: (before.get(k), v)
         for k, v in _comparable(settings, linker).items()
