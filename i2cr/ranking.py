@@ -10,12 +10,18 @@ from i2cr.nodes.common import entity_text
 from i2cr.state import Candidate
 
 
+def embedder_texts(mention: str, context: str, candidates: list[Candidate]) -> list[str]:
+    """The texts the embedder ranker compares: mention + context, then each candidate's."""
+    mention_side = " ".join(part.strip() for part in (mention, context) if part)
+    return [mention_side, *(entity_text(c) for c in candidates)]
+
+
 def embedder_scores(
     embedder: str, mention: str, context: str, candidates: list[Candidate]
 ) -> list[float]:
     """cosine(mention + context, name + description) of each candidate."""
-    mention_side = " ".join(part.strip() for part in (mention, context) if part)
-    return cosine(embedder, mention_side, [entity_text(c) for c in candidates])
+    mention_side, *entity_side = embedder_texts(mention, context, candidates)
+    return cosine(embedder, mention_side, entity_side)
 
 
 def best_first(scores: list[float]) -> list[int]:

@@ -125,6 +125,24 @@ def test_ranker_orders_and_trims_the_shuffled_candidates(release: Path) -> None:
         assert example["answer"].endswith(sample.gold_name if gold_kept else "nil")
 
 
+def test_ranked_data_embeds_many_samples_per_batch(release: Path, monkeypatch) -> None:
+    from i2cr.models import embedder
+
+    samples = load_release(release)
+    options = DataOptions(clues="none", ranker="embedder", ranker_keep=3, missing_as_nil=True)
+    embedder._embeddings.clear()
+    one_by_one = [e for s in samples for e in build_examples([s], options)]
+    embedder._embeddings.clear()
+    model = embedder.load_embedder("minilm")
+    batches: list[int] = []
+    encode = model.encode
+    monkeypatch.setattr(
+        model, "encode", lambda texts, **kw: batches.append(len(texts)) or encode(texts, **kw)
+    )
+    assert build_examples(samples, options) == one_by_one
+    assert len(batches) == 1 and len(samples) > 1
+
+
 def test_read_examples_names_the_bad_line(tmp_path: Path) -> None:
     path = tmp_path / "data.jsonl"
     path.write_text('{"messages": [], "answer": "<|ANSWER|>: X"}\n{"messages": [\n')

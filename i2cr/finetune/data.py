@@ -19,8 +19,9 @@ from i2cr import prompts
 from i2cr.context import Context, RankerKind
 from i2cr.datasets import Sample
 from i2cr.errors import InputError
+from i2cr.models.embedder import EMBEDDING_CACHE_SIZE, embed
 from i2cr.models.local_chat import to_chat_messages
-from i2cr.ranking import rank_candidates
+from i2cr.ranking import embedder_texts, rank_candidates
 from i2cr.selection import build_messages, display_name
 from i2cr.state import Candidate
 
@@ -132,7 +133,34 @@ def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExa
 
 def build_examples(samples: Iterable[Sample], options: DataOptions) -> list[InstructionExample]:
     """Instruction examples of every usable sample, in sample order."""
-    return [example for sample in samples for example in sample_examples(sample, options)]
+    examples: list[InstructionExample] = []
+    for chunk in _embedding_chunks(samples, options):
+        examples.extend(example for sample in chunk for example in sample_examples(sample, options))
+    return examples
+
+
+def _embedding_chunks(samples: Iterable[Sample], options: DataOptions) -> Iterator[list[Sample]]:
+    """The samples in chunks whose ranker texts were embedded together, in large batches.
+
+    Embedding sample by sample is several times slower; a chunk's texts stay within the
+    embedding cache, so ranking its samples one by one then only reads the cache.
+    """
+    if options.ranker != "embedder":
+        yield list(samples)
+        return
+    chunk: list[Sample] = []
+    texts: list[str] = []
+    for sample in samples:
+        sample_texts = embedder_texts(sample.mention, sample.context, sample.candidates)
+        if chunk and len(texts) + len(sample_texts) > EMBEDDING_CACHE_SIZE // 2:
+            embed(options.ranking_context.embedder, texts)
+            yield chunk
+            chunk, texts = [], []
+        chunk.append(sample)
+        texts.extend(sample_texts)
+    if chunk:
+        embed(options.ranking_context.embedder, texts)
+        yield chunk
 
 
 def write_examples(examples: Iterable[InstructionExample], path: str | Path) -> int:
