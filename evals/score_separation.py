@@ -1,11 +1,15 @@
 """ICR / IAV (clue-text) score quantiles on a dev subset: gold vs other candidates (no LLM).
 
 Run from the project root:
-`OMP_NUM_THREADS=1 python evals/score_separation.py > evals/score_separation.json`.
-Guides the alpha / beta_text grid of `i2cr eval sweep` for the default embedder (minilm).
+`OMP_NUM_THREADS=1 python evals/score_separation.py > evals/score_separation.json` (WikiMEL dev,
+200 mentions), or with a dataset and a subset size:
+`python evals/score_separation.py ../shared/data/wikidiverse/wikidiverse_dev_fulldesc.json 0`
+(0: all mentions). Guides the alpha / beta_text grid of `i2cr eval sweep` for the default
+embedder (minilm).
 """
 
 import json
+import sys
 
 from i2cr.datasets import load_release
 from i2cr.evals.metrics import same_entity
@@ -13,7 +17,9 @@ from i2cr.evals.runner import choose_subset
 from i2cr.models.embedder import cosine
 from i2cr.nodes.common import entity_text
 
-samples = choose_subset(load_release("../shared/data/wikimel/wikimel_dev.json"), 200, 0)
+dataset = sys.argv[1] if len(sys.argv) > 1 else "../shared/data/wikimel/wikimel_dev.json"
+size = int(sys.argv[2]) if len(sys.argv) > 2 else 200
+samples = choose_subset(load_release(dataset), size or None, 0)
 icr_gold, icr_other, iav_gold, iav_other, best_is_gold = [], [], [], [], 0
 for s in samples:
     texts = [entity_text(c) for c in s.candidates]
