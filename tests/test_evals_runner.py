@@ -69,6 +69,14 @@ def request(tmp_path: Path, dataset: Path, spec: str, names: list[str], **kw: An
     )
 
 
+def forget_setting(tmp_path: Path, key: str) -> None:
+    """Drop a setting from the TES-only run's meta, as if the run predated that field."""
+    meta_path = tmp_path / "evals/runs/toy_dev/released/tes_only.meta.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["settings"][key]
+    meta_path.write_text(json.dumps(meta))
+
+
 def ids(path: Path) -> list[str]:
     return [json.loads(line)["id"] for line in path.read_text().splitlines()]
 
@@ -96,10 +104,7 @@ def test_results_made_with_other_settings_are_not_resumed(tmp_path):
     register_chat_model("test:settings", FakeListChatModel(responses=[ANSWER] * 50))
     run_request(request(tmp_path, dataset, "test:settings", ["tes_only"], seeds=[None]))
     # A Context field added since the run (absent from its meta) counts as its default.
-    meta_path = tmp_path / "evals/runs/toy_dev/released/tes_only.meta.json"
-    meta = json.loads(meta_path.read_text())
-    del meta["settings"]["clue_rounds"]
-    meta_path.write_text(json.dumps(meta))
+    forget_setting(tmp_path, "clue_rounds")
     run_request(request(tmp_path, dataset, "test:settings", ["tes_only"], seeds=[None]))
     changed = request(tmp_path, dataset, "test:settings", ["tes_only"], seeds=[None])
     changed.settings["desc_chars"] = 50
@@ -132,10 +137,7 @@ def test_a_resume_compares_the_resolved_adapter_and_only_the_ranker_in_use(tmp_p
     dataset = write_dataset(tmp_path)
     register_chat_model("test:adapter", FakeListChatModel(responses=[ANSWER] * 50))
     run_request(request(tmp_path, dataset, "test:adapter", ["tes_only"], seeds=[None]))
-    meta_path = tmp_path / "evals/runs/toy_dev/released/tes_only.meta.json"
-    meta = json.loads(meta_path.read_text())
-    del meta["settings"]["selector_adapter"]
-    meta_path.write_text(json.dumps(meta))
+    forget_setting(tmp_path, "selector_adapter")
     # No adapter ships for this selector, so 'auto' (the default) is 'none'; the embedder
     # ranker reads no DIM weights.
     again = request(tmp_path, dataset, "test:adapter", ["tes_only"], seeds=[None])
