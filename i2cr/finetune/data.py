@@ -142,8 +142,9 @@ def build_examples(samples: Iterable[Sample], options: DataOptions) -> list[Inst
 def _embedding_chunks(samples: Iterable[Sample], options: DataOptions) -> Iterator[list[Sample]]:
     """The samples in chunks whose ranker texts were embedded together, in large batches.
 
-    Embedding sample by sample is several times slower; a chunk's texts stay within the
-    embedding cache, so ranking its samples one by one then only reads the cache.
+    Embedding sample by sample is about a third slower (`benchmarks/finetune_data_batching.py`);
+    a chunk's texts stay within the embedding cache, so ranking its samples one by one then
+    only reads the cache.
     """
     if options.ranker != "embedder":
         yield list(samples)
