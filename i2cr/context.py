@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Literal, get_args, get_type_hints
 
 from i2cr.models.adapters import ADAPTER_FOR_SELECTOR
+from i2cr.selection import FUZZY_MARGIN, FUZZY_MIN_SCORE
 
 CLUE_TOOLS = ("ocr", "caption", "dense_caption", "tags")
 
@@ -165,6 +166,38 @@ class Context:
         metadata={
             "description": "Answer when every clue is spent and IAV never passed: the "
             "text-only round's entity (reference code) or the best-scoring try (paper)."
+        },
+    )
+    unmatched_answer: Literal["reference", "ranker", "fuzzy"] = field(
+        default="reference",
+        metadata={
+            "description": "What a try does when the selector repeats an excluded entity or "
+            "names no candidate: 'reference' lets the answer stand, so the repeat fails ICR "
+            "again and an unnamed answer fails as a try (the reference code); 'ranker' takes "
+            "the first stage's best candidate not yet excluded; 'fuzzy' the open candidate "
+            "whose name is closest to the answer (rapidfuzz WRatio, no threshold)."
+        },
+    )
+    fuzzy_min_score: float = field(
+        default=FUZZY_MIN_SCORE,
+        metadata={
+            "description": "An answer matches a candidate name fuzzily only with a rapidfuzz "
+            "WRatio of at least this (0-100)."
+        },
+    )
+    fuzzy_margin: float = field(
+        default=FUZZY_MARGIN,
+        metadata={
+            "description": "A fuzzy match must also lead the next closest candidate name by "
+            "this many WRatio points."
+        },
+    )
+    top_k_rule: Literal["first_stage", "checked"] = field(
+        default="first_stage",
+        metadata={
+            "description": "Ranked output: 'first_stage' puts the answer first, then the "
+            "candidates in the first stage's order; 'checked' (the paper) ranks the entities "
+            "chosen across tries and rounds first, passed before failed, then the rest."
         },
     )
     top_k: int = field(default=5, metadata={"description": "Entities in the ranked output."})

@@ -14,7 +14,12 @@ from i2cr.state import Candidate
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
-AnswerMatch = Literal["exact", "contained", "fuzzy", "nil"]
+AnswerMatch = Literal["exact", "contained", "fuzzy", "repeated", "unparsable", "nil"]
+
+# A fuzzy match must score at least this (rapidfuzz WRatio, 0-100) and lead the closest other
+# name by the margin; below either, the answer names no candidate.
+FUZZY_MIN_SCORE = 85.0
+FUZZY_MARGIN = 5.0
 
 
 def display_name(name: str) -> str:
@@ -63,7 +68,11 @@ def build_messages(
 
 @dataclass(frozen=True)
 class ParsedAnswer:
-    """A selector answer resolved to a candidate index (None for NIL)."""
+    """What a selector answer names.
+
+    `index` is the candidate the answer names (an excluded one when `match` is "repeated"),
+    None for NIL and for an answer that names no candidate ("unparsable").
+    """
 
     index: int | None
     match: AnswerMatch
@@ -75,31 +84,64 @@ def _answer_span(text: str) -> str:
     return tail.split("\n")[0].strip().strip(".").strip()
 
 
+def _named_candidate(
+    span: str, bare: str, names: dict[int, str], min_score: float, margin: float
+) -> tuple[int, AnswerMatch] | None:
+    """The candidate the answer names: exact, contained (longest), or a clear fuzzy match."""
+    lowered = {i: n.lower() for i, n in names.items()}
+    exact = [i for i, n in lowered.items() if n == bare]
+    if exact:
+        return exact[0], "exact"
+    contained = [i for i, n in lowered.items() if n and n in span.lower()]
+    if contained:
+        return max(contained, key=lambda i: len(lowered[i])), "contained"
+    if not bare:
+        return None
+    # Candidates sharing a name count once, so a duplicate is not its own runner-up.
+    first_index: dict[str, int] = {}
+    for i, name in lowered.items():
+        first_index.setdefault(name, i)
+    choices = {i: name for name, i in first_index.items()}
+    scored = process.extract(bare, choices, scorer=fuzz.WRatio, limit=2)
+    if not scored or scored[0][1] < min_score:
+        return None
+    if len(scored) > 1 and scored[0][1] - scored[1][1] < margin:
+        return None
+    return scored[0][2], "fuzzy"
+
+
 def parse_answer(
     text: str,
     candidates: list[Candidate],
     allow_nil: bool,
     excluded: set[int] | frozenset[int] = frozenset(),
+    *,
+    fuzzy_min_score: float = FUZZY_MIN_SCORE,
+    fuzzy_margin: float = FUZZY_MARGIN,
 ) -> ParsedAnswer:
-    """Match the selector's answer to a candidate by name, never to an excluded one.
+    """Match the selector's answer to the candidate it names; never guess.
 
     Order: exact name (a leading "3. " numbering is ignored), a candidate name contained in the
-    answer (the longest when several are), then the closest name by rapidfuzz WRatio.
+    answer (the longest when several are), then the closest name by rapidfuzz WRatio when it
+    scores at least `fuzzy_min_score` and leads the runner-up by `fuzzy_margin`. An answer
+    naming an excluded candidate is "repeated"; one naming none is "unparsable".
     """
-    open_ids = [i for i in range(len(candidates)) if i not in excluded]
-    if not open_ids:
-        raise ValueError("cannot parse an answer: every candidate is excluded")
     span = _answer_span(text)
     bare = re.sub(r"^\d+\.\s*", "", span).strip().strip("<>\"'").strip().lower()
-    names = {i: display_name(candidates[i]["name"]) for i in open_ids}
-    lowered = {i: n.lower() for i, n in names.items()}
     if allow_nil and bare in {prompts.NIL_ANSWER, "none", "null"}:
         return ParsedAnswer(None, "nil")
-    exact = [i for i, n in lowered.items() if n == bare]
-    if exact:
-        return ParsedAnswer(exact[0], "exact")
-    contained = [i for i, n in lowered.items() if n and n in span.lower()]
-    if contained:
-        return ParsedAnswer(max(contained, key=lambda i: len(lowered[i])), "contained")
-    best = process.extractOne(bare or text, names, scorer=fuzz.WRatio)
-    return ParsedAnswer(best[2] if best else open_ids[0], "fuzzy")
+    names = {i: display_name(c["name"]) for i, c in enumerate(candidates)}
+    named = _named_candidate(span, bare, names, fuzzy_min_score, fuzzy_margin)
+    if named is None:
+        return ParsedAnswer(None, "unparsable")
+    index, match = named
+    return ParsedAnswer(index, "repeated" if index in excluded else match)
+
+
+def closest_open_candidate(text: str, candidates: list[Candidate], excluded: set[int]) -> int:
+    """The candidate not excluded whose name is closest to the answer (WRatio, no threshold)."""
+    open_names = {i: display_name(c["name"]) for i, c in enumerate(candidates) if i not in excluded}
+    if not open_names:
+        raise ValueError("every candidate is excluded")
+    best = process.extractOne(_answer_span(text) or text, open_names, scorer=fuzz.WRatio)
+    return best[2] if best else min(open_names)

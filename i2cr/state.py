@@ -19,6 +19,7 @@ class Candidate(TypedDict):
 Decision = Literal[
     "selected",
     "nil",
+    "unparsable",
     "icr_pass",
     "icr_fail",
     "icr_best_of_failed",
@@ -32,7 +33,12 @@ class Attempt(TypedDict):
     """One selector call and the checks run on its answer.
 
     `round` is 0 for the text-only round and n for the n-th visual clue; `try_index` counts
-    re-selections inside a round. Scores stay None when the check did not run.
+    re-selections inside a round. Scores stay None when the check did not run. `match` says
+    what the answer named (exact, contained, fuzzy, repeated: an excluded entity again,
+    unparsable: no candidate, nil); `resolved_by` names the `unmatched_answer` rule that chose
+    `selected` for a repeated or unparsable answer (None when the answer itself named it).
+    `cached` is True when the selector's reply came from a response cache, and `seconds` is the
+    selector call's wall time.
     """
 
     round: int
@@ -42,6 +48,9 @@ class Attempt(TypedDict):
     entity: str | None
     raw_answer: str
     match: str
+    resolved_by: str | None
+    cached: bool
+    seconds: float
     icr_score: float | None
     icr_passed: bool | None
     iav_score: float | None
@@ -77,6 +86,7 @@ class LinkResult(TypedDict):
     decided_by: str
     top_k: list[RankedEntity]
     selector_calls: int
+    selector_cached: int
     rounds: int
 
 

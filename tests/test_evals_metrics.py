@@ -16,7 +16,7 @@ from i2cr.evals.metrics import (
 from i2cr.evals.sweep import fallback_top1
 
 
-def record(gold, ranked, *, nil=False, calls=1, seconds=1.0, attempts=None, rid="m"):
+def record(gold, ranked, *, nil=False, calls=1, seconds=1.0, attempts=None, rid="m", cached=0):
     return {
         "id": rid,
         "gold": {"name": gold, "qid": None},
@@ -25,6 +25,7 @@ def record(gold, ranked, *, nil=False, calls=1, seconds=1.0, attempts=None, rid=
             "nil": nil,
             "top_k": [{"name": n, "qid": None, "source": "candidate"} for n in ranked],
             "selector_calls": calls,
+            "selector_cached": cached,
         },
         "attempts": attempts or [],
         "seconds": seconds,
@@ -103,6 +104,16 @@ def test_wilson_interval_matches_known_values():
     none = wilson(0, 10)
     assert none.low == 0.0 and none.high == pytest.approx(0.2775, abs=1e-4)
     assert math.isnan(wilson(0, 0).rate)
+
+
+def test_cost_times_only_mentions_without_cached_calls():
+    records = [
+        record("A", ["A"], calls=2, seconds=3.0),
+        record("A", ["A"], calls=2, seconds=0.01, cached=1),
+    ]
+    c = cost(records)
+    assert (c["timed"], c["cached_calls"], c["seconds_mean"]) == (1, 1, 3.0)
+    assert math.isnan(cost([records[1]])["seconds_median"])
 
 
 def test_cost_mean_and_median_with_ties():

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from i2cr.context import Context
 from i2cr.datasets import Sample, load_release
 from i2cr.evals.baselines import EmbedderRanking
 from i2cr.evals.configs import BY_NAME, SUITES, resolve_configs
+from i2cr.evals.metrics import cost
+from i2cr.evals.report import read_records
 from i2cr.evals.runner import (
     RunRequest,
     choose_subset,
@@ -174,6 +177,12 @@ def test_repeated_prompts_are_answered_from_the_cache(tmp_path, scripted):
     assert len(model.prompts) == 3
     meta = json.loads((tmp_path / "evals/runs/toy_dev/released/no_icr_iav.meta.json").read_text())
     assert meta["sessions"][0]["cache_hits"] == 3
+    runs = tmp_path / "evals/runs/toy_dev/released"
+    first, cached = (read_records(runs / f"{name}.jsonl") for name in ("tes_only", "no_icr_iav"))
+    assert [r["result"]["selector_cached"] for r in first] == [0, 0, 0]
+    assert all(a["cached"] for r in cached for a in r["attempts"])
+    assert (cost(first)["timed"], cost(cached)["timed"]) == (3, 0)
+    assert math.isnan(cost(cached)["seconds_mean"])
 
 
 def test_all_clues_in_one_round(scripted, scores, mention):

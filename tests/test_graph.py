@@ -47,13 +47,34 @@ def test_icr_failure_reselects_with_entity_excluded(scripted, scores, mention):
     assert out["result"]["entity"] == "Ed Rendell"
 
 
-def test_excluded_entity_is_never_selected_again(scripted, scores, mention):
-    _, context = scripted(RUTH, RUTH)
+def test_repeated_excluded_entity_stands_and_fails_again_by_default(scripted, scores, mention):
+    model, context = scripted(RUTH, max_reselect=2, use_vif=False)
     scores(icr={"Ruth": 0.1, "Ed": 0.9, "Don": 0.9}, iav=HIGH)
     out = run(mention, context)
+    assert [(a["entity"], a["match"], a["resolved_by"]) for a in out["attempts"]] == [
+        ("Ruth Rendell", "exact", None),
+        ("Ruth Rendell", "repeated", "reference"),
+        ("Ruth Rendell", "repeated", "reference"),
+    ]
+    assert [a["icr_passed"] for a in out["attempts"]] == [False, False, False]
+    assert model.prompts[1].count("Note that Ruth Rendell") == 1
+    assert model.prompts[2] == model.prompts[1]
+    assert out["result"]["entity"] == "Ruth Rendell"
+
+
+@pytest.mark.parametrize(("rule", "picked"), [("ranker", "Don Rendell"), ("fuzzy", "Ed Rendell")])
+def test_repeated_excluded_entity_follows_the_named_rule(scripted, scores, mention, rule, picked):
+    candidates = [mention["candidates"][i] for i in (0, 2, 1)]  # Ruth, Don, Ed
+    _, context = scripted(RUTH, "<|ANSWER|>: Ruth Rendel", unmatched_answer=rule)
+    scores(icr={"Ruth": 0.1, "Ed": 0.9, "Don": 0.9}, iav=HIGH)
+    out = run({**mention, "candidates": candidates}, context)
     second = out["attempts"][1]
-    assert second["entity"] != "Ruth Rendell"
-    assert second["match"] == "fuzzy"
+    assert (second["entity"], second["match"], second["resolved_by"]) == (
+        picked,
+        "repeated",
+        rule,
+    )
+    assert out["result"]["entity"] == picked
 
 
 def test_reselect_limit_keeps_highest_icr_try(scripted, scores, mention):
@@ -122,7 +143,7 @@ def test_all_clues_spent_uses_the_fallback_rule(scripted, scores, mention, fallb
     assert out["result"]["decided_by"].startswith(f"fallback {fallback}")
     top = [e["name"] for e in out["result"]["top_k"]]
     assert top[0] == expected and set(top) == {"Ruth Rendell", "Ed Rendell", "Don Rendell"}
-    assert all(e["source"] == "failed" for e in out["result"]["top_k"])
+    assert out["result"]["top_k"][0]["source"] == "failed"
 
 
 def test_nil_answer_ends_the_run(scripted, scores, mention):
@@ -135,20 +156,55 @@ def test_nil_answer_ends_the_run(scripted, scores, mention):
 
 
 def test_nil_is_not_an_answer_when_not_allowed(scripted, scores, mention):
-    model, context = scripted("<|ANSWER|>: nil")
+    model, context = scripted("<|ANSWER|>: nil", max_reselect=1, use_vif=False)
     scores(icr=HIGH, iav=HIGH)
     out = run(mention, context)
     assert out["result"]["nil"] is False
-    assert out["attempts"][0]["match"] == "fuzzy"
+    assert [a["match"] for a in out["attempts"]] == ["unparsable", "unparsable"]
     assert "ANSWER: nil" not in model.prompts[0]
 
 
-def test_unparsable_answer_falls_back_to_closest_name_and_is_recorded(scripted, scores, mention):
+def test_unnamed_answer_fails_as_a_try_and_the_round_keeps_a_named_one(scripted, scores, mention):
+    _, context = scripted("<|ANSWER|>: Thomas Thorne", DON, use_vif=False)
+    scores(icr={"Ruth": 0.1, "Ed": 0.1, "Don": 0.9}, iav=HIGH)
+    out = run(mention, context)
+    assert decisions(out) == [(0, 0, None, "icr_fail"), (0, 1, "Don Rendell", "iav_pass")]
+    assert out["attempts"][0]["match"] == "unparsable"
+    assert out["attempts"][0]["icr_score"] is None
+
+
+def test_round_of_unnamed_answers_keeps_the_first_stage_best(scripted, scores, mention):
+    _, context = scripted("<|ANSWER|>: Thomas Thorne", max_reselect=1, use_vif=False)
+    scores(icr=HIGH, iav=HIGH)
+    out = run(mention, context)
+    kept = out["attempts"][0]
+    assert (kept["entity"], kept["decision"], kept["resolved_by"]) == (
+        "Ruth Rendell",
+        "iav_pass",
+        "ranker",
+    )
+    assert out["result"]["entity"] == "Ruth Rendell"
+
+
+def test_close_misspelling_is_a_fuzzy_match(scripted, scores, mention):
     _, context = scripted("I think the governor, Ed Rendel, is meant here")
     scores(icr=HIGH, iav=HIGH)
     out = run(mention, context)
     assert out["attempts"][0]["entity"] == "Ed Rendell"
     assert out["attempts"][0]["match"] == "fuzzy"
+    assert out["attempts"][0]["resolved_by"] is None
+
+
+def test_answer_naming_no_candidate_is_not_guessed_without_icr(scripted, scores, mention):
+    _, context = scripted("<|ANSWER|>: SAVE; THE; MT; MUSIC", use_icr=False, use_vif=False)
+    scores(iav=HIGH)
+    out = run(mention, context)
+    first = out["attempts"][0]
+    assert (first["match"], first["resolved_by"], first["entity"]) == (
+        "unparsable",
+        "ranker",
+        "Ruth Rendell",
+    )
 
 
 def test_missing_image_is_reported_and_iav_uses_clue_text(scripted, scores, mention, tmp_path):
@@ -213,14 +269,25 @@ def test_all_checks_off_is_tes_only(scripted, mention):
     assert out["result"]["decided_by"] == "round 0: selected"
 
 
-def test_top_k_puts_passed_before_failed_then_candidates(scripted, scores, mention):
-    _, context = scripted(RUTH, ED, top_k=3, use_vif=False)
-    scores(icr={"Ruth": 0.1, "Ed": 0.9, "Don": 0.1}, iav=HIGH)
+def test_checked_top_k_puts_passed_before_failed_then_candidates(scripted, scores, mention):
+    _, context = scripted(RUTH, DON, top_k=3, use_vif=False, top_k_rule="checked")
+    scores(icr={"Ruth": 0.1, "Ed": 0.1, "Don": 0.9}, iav=HIGH)
     out = run(mention, context)
     assert [(e["name"], e["source"]) for e in out["result"]["top_k"]] == [
-        ("Ed Rendell", "passed"),
+        ("Don Rendell", "passed"),
         ("Ruth Rendell", "failed"),
-        ("Don Rendell", "candidate"),
+        ("Ed Rendell", "candidate"),
+    ]
+
+
+def test_first_stage_top_k_keeps_the_candidate_order_after_the_answer(scripted, scores, mention):
+    _, context = scripted(RUTH, DON, top_k=3, use_vif=False)
+    scores(icr={"Ruth": 0.1, "Ed": 0.1, "Don": 0.9}, iav=HIGH)
+    out = run(mention, context)
+    assert [(e["name"], e["source"]) for e in out["result"]["top_k"]] == [
+        ("Don Rendell", "passed"),
+        ("Ruth Rendell", "candidate"),
+        ("Ed Rendell", "candidate"),
     ]
 
 

@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from i2cr.selection import build_messages, lead_sentences, parse_answer
+from i2cr.selection import (
+    build_messages,
+    closest_open_candidate,
+    lead_sentences,
+    parse_answer,
+)
 
 CANDS = [
     {"name": "Pennsylvania_(state)", "desc": "A state. It is in the US. Big."},
@@ -61,6 +66,19 @@ def test_parse_answer_variants():
     assert fuzzy.match == "fuzzy" and fuzzy.index == 0
 
 
-def test_parse_answer_skips_excluded():
+def test_parse_answer_names_a_repeated_excluded_candidate():
     parsed = parse_answer("<|ANSWER|>: Pennsylvania", CANDS, False, excluded={1})
-    assert parsed.index == 0
+    assert (parsed.index, parsed.match) == (1, "repeated")
+
+
+def test_parse_answer_refuses_a_far_or_ambiguous_fuzzy_match():
+    far = parse_answer("<|ANSWER|>: Thomas Thorne", CANDS, False)
+    assert (far.index, far.match) == (None, "unparsable")
+    close = parse_answer("<|ANSWER|>: Pensylvania state", CANDS, False, fuzzy_margin=100)
+    assert close.match == "unparsable"
+    strict = parse_answer("<|ANSWER|>: Pensylvania state", CANDS, False, fuzzy_min_score=99)
+    assert strict.match == "unparsable"
+
+
+def test_closest_open_candidate_skips_excluded():
+    assert closest_open_candidate("<|ANSWER|>: Pennsylvania", CANDS, {1}) == 0

@@ -25,6 +25,7 @@ def _output(candidates: list[Candidate], order: list[int], top_k: int, how: str)
         decided_by=how,
         top_k=ranked,
         selector_calls=0,
+        selector_cached=0,
         rounds=0,
     )
     return {"result": result, "attempts": [], "clue_steps": [], "warnings": []}

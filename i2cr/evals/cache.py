@@ -22,6 +22,7 @@ from langchain_core.outputs import ChatGeneration, Generation
 from i2cr.context import Context
 from i2cr.models.adapters import resolve_adapter
 from i2cr.models.chat import load_selector
+from i2cr.nodes.select import CACHE_HIT
 
 
 def adapter_fingerprint(adapter: str) -> str:
@@ -108,13 +109,15 @@ def _stored(generation: Generation) -> dict[str, Any]:
     """The part of a generation worth keeping: its text, and the reply's metadata if chat."""
     if isinstance(generation, ChatGeneration):
         message = generation.message
-        return {"text": generation.text, "chat": True, "metadata": message.response_metadata}
+        metadata = {k: v for k, v in message.response_metadata.items() if k != CACHE_HIT}
+        return {"text": generation.text, "chat": True, "metadata": metadata}
     return {"text": generation.text, "chat": False}
 
 
 def _generation(stored: dict[str, Any]) -> Generation:
     if stored["chat"]:
-        message = AIMessage(content=stored["text"], response_metadata=stored["metadata"])
+        metadata = {**stored["metadata"], CACHE_HIT: True}
+        message = AIMessage(content=stored["text"], response_metadata=metadata)
         return ChatGeneration(message=message)
     return Generation(text=stored["text"])
 

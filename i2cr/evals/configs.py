@@ -19,6 +19,7 @@ Group = Literal[
     "clue_order",
     "rounds",
     "sweep",
+    "rules",
 ]
 
 TOOL_ABBREVIATIONS = {"ocr": "ocr", "caption": "cap", "dense_caption": "dense", "tags": "tags"}
@@ -137,9 +138,32 @@ METHOD = [
     ),
 ]
 
+# Issue 20: what a try does with a repeated or unnamed answer, and the output ranking rule.
+RULES = [
+    EvalConfig(
+        "full_ranker_rule",
+        "rules",
+        {"unmatched_answer": "ranker"},
+        label="I2CR, unmatched answer -> first stage's best open candidate",
+    ),
+    EvalConfig(
+        "full_fuzzy_rule",
+        "rules",
+        {"unmatched_answer": "fuzzy"},
+        label="I2CR, unmatched answer -> closest open name (before issue 20)",
+    ),
+    EvalConfig(
+        "full_checked_topk",
+        "rules",
+        {"top_k_rule": "checked"},
+        label="I2CR, top-K by checked tries (paper)",
+    ),
+]
+
 ALL_CONFIGS = [
     *BASELINES,
     *METHOD,
+    *RULES,
     *ZERO_SHOT,
     *RANKED,
     *_switch_configs(),
@@ -165,6 +189,7 @@ SUITES = {
         "all_in_one",
         *(c.name for c in _switch_configs()),
     ],
+    "rules": ["full", *(c.name for c in RULES)],
     "paper": [c.name for c in ALL_CONFIGS],
 }
 

@@ -117,18 +117,54 @@ def nil_scores(records: Sequence[Record]) -> dict[str, Proportion]:
     }
 
 
+def timed(record: Record) -> bool:
+    """The record's seconds are real: no selector call of it was served from a cache.
+
+    Records written before calls were marked cached do not say, so they do not count.
+    """
+    result = record["result"]
+    return result["selector_calls"] == 0 or result.get("selector_cached") == 0
+
+
 def cost(records: Sequence[Record]) -> dict[str, float]:
-    """Selector calls and seconds per linked mention: mean (bootstrap 95% CI) and median."""
+    """Selector calls and seconds per linked mention: mean (bootstrap 95% CI) and median.
+
+    Seconds come from the mentions whose selector calls all ran (`timed`, counted in
+    `timed`); with none, the seconds are nan rather than a cache's near-zero time.
+    """
     linked = [r for r in records if not r.get("error") and r.get("result")]
     calls = [float(r["result"]["selector_calls"]) for r in linked]
-    seconds = [float(r["seconds"]) for r in linked]
-    summary: dict[str, float] = {}
+    seconds = [float(r["seconds"]) for r in linked if timed(r)]
+    summary: dict[str, float] = {
+        "timed": len(seconds),
+        "cached_calls": sum(r["result"].get("selector_cached", 0) for r in linked),
+    }
     for name, values in (("calls", calls), ("seconds", seconds)):
         low, high = bootstrap_mean_ci(values)
         summary[f"{name}_mean"] = statistics.fmean(values) if values else math.nan
         summary[f"{name}_mean_low"], summary[f"{name}_mean_high"] = low, high
         summary[f"{name}_median"] = statistics.median(values) if values else math.nan
     return summary
+
+
+OUTCOMES = ("exact", "contained", "fuzzy", "repeated", "unparsable", "nil")
+
+
+def answer_outcomes(records: Sequence[Record]) -> dict[str, Any]:
+    """Share of selector tries by what the answer named, and by the rule that resolved them.
+
+    A round's kept best-of-failed try repeats an earlier try's record, so each try counts once.
+    """
+    attempts = [a for r in records if not r.get("error") for a in r.get("attempts") or []]
+    outcomes = Counter(a["match"] for a in attempts)
+    rules = Counter(a.get("resolved_by") for a in attempts if a.get("resolved_by"))
+    total = len(attempts)
+    return {
+        "tries": total,
+        "reselections": sum(a["try_index"] > 0 for a in attempts),
+        "outcomes": {o: wilson(outcomes.get(o, 0), total).as_dict() for o in OUTCOMES},
+        "resolved_by": dict(rules.most_common()),
+    }
 
 
 def round_answer(record: Record, last_round: int) -> str | None:
@@ -178,6 +214,7 @@ def summarize(records: Sequence[Record]) -> dict[str, Any]:
         "nil_gold": sum(1 for r in labelled if gold_name(r) is None),
         "accuracy": {f"top{k}": top_k_accuracy(records, k).as_dict() for k in KS},
         "cost": cost(records),
+        "answers": answer_outcomes(records),
         "per_round": per_round_accuracy(records),
     }
     if summary["nil_gold"] or any((r.get("result") or {}).get("nil") for r in records):

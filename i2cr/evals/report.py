@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from i2cr.evals.configs import BY_NAME
-from i2cr.evals.metrics import KS, summarize
+from i2cr.evals.metrics import KS, OUTCOMES, summarize
 from i2cr.evals.runner import RELEASED, RUNS
 
 REPORT = "RESULTS.md"
@@ -61,6 +61,7 @@ GROUP_TITLES = {
     "vif_tools": "VIF with subsets of the image-to-text tools (paper Table 4)",
     "clue_order": "Order of the clue tools (paper Figure 5)",
     "sweep": "Threshold and fallback sweep (dev split)",
+    "rules": "Repeated and unnamed answers; the output ranking rule",
 }
 
 
@@ -174,6 +175,19 @@ def accuracy_table(runs: dict[str, Any], names: list[str]) -> list[str]:
     return markdown_table(header, rows)
 
 
+def _seconds(cost: dict[str, Any]) -> list[str]:
+    """Cells: timed mentions, mean seconds (CI), median; none when every mention hit a cache."""
+    timed = int(cost.get("timed", 0))
+    if not timed:
+        return ["0 (cached)", "–", "–"]
+    return [
+        str(timed),
+        f"{cost['seconds_mean']:.2f} [{cost['seconds_mean_low']:.2f}, "
+        f"{cost['seconds_mean_high']:.2f}]",
+        f"{cost['seconds_median']:.2f}",
+    ]
+
+
 def cost_table(runs: dict[str, Any], names: list[str]) -> list[str]:
     """Markdown rows: selector calls and seconds per mention, cache hits, errors."""
     header = [
@@ -181,6 +195,7 @@ def cost_table(runs: dict[str, Any], names: list[str]) -> list[str]:
         "order",
         "calls mean",
         "calls median",
+        "timed mentions",
         "s/mention mean [95% CI]",
         "s/mention median",
         "selector cache hits",
@@ -198,12 +213,26 @@ def cost_table(runs: dict[str, Any], names: list[str]) -> list[str]:
                 order,
                 f"{c['calls_mean']:.2f}",
                 f"{c['calls_median']:.1f}",
-                f"{c['seconds_mean']:.2f} [{c['seconds_mean_low']:.2f}, "
-                f"{c['seconds_mean_high']:.2f}]",
-                f"{c['seconds_median']:.2f}",
+                *_seconds(c),
                 f"{hits}/{lookups}" if lookups else "–",
                 str(entry["summary"]["errors"]),
             ]
+        )
+    return markdown_table(header, rows)
+
+
+def outcome_table(runs: dict[str, Any], names: list[str]) -> list[str]:
+    """Markdown rows: share of selector tries by what the answer named, per configuration."""
+    header = ["configuration", "order", "tries", "re-selections", *OUTCOMES, "resolved by rule"]
+    rows = []
+    for name, order, entry in _entries(runs, names):
+        answers = entry["summary"]["answers"]
+        rules = ", ".join(f"{k} {v}" for k, v in answers["resolved_by"].items()) or "–"
+        shares = [_pct(answers["outcomes"][o]) for o in OUTCOMES]
+        rows.append(
+            [_label(runs, name), order, str(answers["tries"]), str(answers["reselections"])]
+            + shares
+            + [rules]
         )
     return markdown_table(header, rows)
 
@@ -371,6 +400,13 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
     _section(lines, out, dataset, runs, "switches", ["switches"])
     _section(lines, out, dataset, runs, "vif_tools", ["vif_tools"])
     _section(lines, out, dataset, runs, "clue_order", ["clue_order"])
+    _section(lines, out, dataset, runs, "rules", ["rules"])
+    answered = [
+        n for n in ["full", *_configs(runs, ["rules"])] if any(n in o for o in runs.values())
+    ]
+    if answered:
+        lines += ["", "### What the selector's answers named (share of tries, %)", ""]
+        lines += outcome_table(runs, answered)
     round_names = [n for n in ROUND_STYLES if any(n in o for o in runs.values())]
     plot = _plot_rounds(runs, f"{dataset}: accuracy per round", _plot_path(out, dataset, "rounds"))
     if plot:
@@ -387,9 +423,9 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
         lines += cost_table(runs, graph_names)
         lines += [
             "",
-            "Seconds are wall time on this machine; a run whose selector cache had hits "
-            "(shared prompts answered before) is faster than a cold one, so compare timing "
-            "only for runs with 0 hits.",
+            "Seconds are wall time on this machine, from the timed mentions only: those whose "
+            "selector calls all ran (none answered from the selector cache). Records made "
+            "before calls were marked cached are not timed.",
         ]
     return lines
 

@@ -26,6 +26,11 @@ def round_attempts(state: State) -> list[Attempt]:
     return [a for a in state.attempts if a["round"] == state.round]
 
 
+def first_open_candidate(state: State) -> int:
+    """The first stage's best candidate not yet excluded (candidates are in its order)."""
+    return next(i for i in range(len(state.candidates)) if i not in state.excluded)
+
+
 def entity_text(candidate: Candidate) -> str:
     """C_e: the entity name and description."""
     return f"{candidate['name'].replace('_', ' ')}. {candidate.get('desc', '')}".strip()

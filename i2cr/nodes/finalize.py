@@ -58,15 +58,24 @@ def choose(attempts: list[Attempt], fallback: str) -> tuple[Attempt, str]:
 
 
 def rank(
-    answer: Attempt, attempts: list[Attempt], candidates: list[Candidate], k: int
+    answer: Attempt,
+    attempts: list[Attempt],
+    candidates: list[Candidate],
+    k: int,
+    rule: str = "first_stage",
 ) -> list[RankedEntity]:
-    """Chosen entities first (answer, then passed, then failed), then the other candidates."""
+    """The top-K: the answer first, then per `rule`.
+
+    "first_stage": the candidates in the first stage's order. "checked" (the paper): the other
+    chosen entities, passed before failed, then the candidates.
+    """
     order: list[tuple[int, str]] = []
-    chosen = [a for a in attempts if a["selected"] is not None]
     if answer["selected"] is not None:
         order.append((answer["selected"], "passed" if verified(answer) else "failed"))
-    order += [(a["selected"], "passed") for a in chosen if verified(a)]  # type: ignore[misc]
-    order += [(a["selected"], "failed") for a in chosen if not verified(a)]  # type: ignore[misc]
+    if rule == "checked":
+        chosen = [a for a in attempts if a["selected"] is not None]
+        order += [(a["selected"], "passed") for a in chosen if verified(a)]  # type: ignore[misc]
+        order += [(a["selected"], "failed") for a in chosen if not verified(a)]  # type: ignore[misc]
     order += [(i, "candidate") for i in range(len(candidates))]
     ranked: list[RankedEntity] = []
     seen: set[int] = set()
@@ -95,8 +104,9 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         qid=None if candidate is None else candidate.get("qid"),
         nil=is_nil,
         decided_by=decided_by,
-        top_k=rank(answer, state.attempts, state.candidates, context.top_k),
+        top_k=rank(answer, state.attempts, state.candidates, context.top_k, context.top_k_rule),
         selector_calls=len(state.attempts),
+        selector_cached=sum(a["cached"] for a in state.attempts),
         rounds=state.round + 1,
     )
     return {"result": result}

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from math import inf
 from typing import Any
 
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
 from i2cr.models.embedder import cosine
-from i2cr.nodes.common import current_attempt, entity_text, round_attempts, settings
+from i2cr.nodes.common import (
+    current_attempt,
+    entity_text,
+    first_open_candidate,
+    round_attempts,
+    settings,
+)
 from i2cr.state import Attempt, State
 
 
@@ -19,13 +26,17 @@ def mention_text(state: State) -> str:
 
 
 def icr(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Score the try; on failure exclude it, or keep the round's best try at the limit."""
+    """Score the try; on failure exclude it, or keep the round's best try at the limit.
+
+    A try whose answer named no candidate (`unmatched_answer="reference"`) fails unscored.
+    """
     context = settings(runtime)
     attempt = current_attempt(state)
-    assert attempt["selected"] is not None
-    candidate = state.candidates[attempt["selected"]]
-    score = cosine(context.embedder, mention_text(state), [entity_text(candidate)])[0]
-    passed = score > context.alpha
+    score = None
+    if attempt["selected"] is not None:
+        candidate = state.candidates[attempt["selected"]]
+        score = cosine(context.embedder, mention_text(state), [entity_text(candidate)])[0]
+    passed = score is not None and score > context.alpha
     scored = Attempt(
         **{
             **attempt,
@@ -36,12 +47,17 @@ def icr(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     )
     if passed:
         return {"attempts": [scored]}
-    excluded = [*state.excluded, attempt["selected"]]
+    excluded = list(state.excluded)
+    if attempt["selected"] is not None and attempt["selected"] not in excluded:
+        excluded.append(attempt["selected"])
     tries = round_attempts(state)
     can_reselect = len(tries) <= context.max_reselect and len(excluded) < len(state.candidates)
     if can_reselect:
         return {"attempts": [scored], "excluded": excluded}
     finished = [scored if a["try_index"] == scored["try_index"] else a for a in tries]
-    best = max(finished, key=lambda a: a["icr_score"] or float("-inf"))
+    best = max(finished, key=lambda a: a["icr_score"] if a["icr_score"] is not None else -inf)
     kept = Attempt(**{**best, "decision": "icr_best_of_failed"})
+    if best["selected"] is None:  # no try of the round named a candidate
+        first = first_open_candidate(state)
+        kept.update(selected=first, entity=state.candidates[first]["name"], resolved_by="ranker")
     return {"attempts": [scored, kept], "excluded": excluded, "checking": best["try_index"]}
