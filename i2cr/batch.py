@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from tqdm import tqdm
 
@@ -29,17 +30,33 @@ class Linker(Protocol):
 
 @dataclass
 class BatchSummary:
-    """Counts of one batch run."""
+    """Counts of one batch run: rows linked, failed, already done (of them errors), renamed."""
 
     linked: int = 0
     failed: int = 0
     skipped: int = 0
+    skipped_errors: int = 0
+    renamed: list[str] = field(default_factory=list)
+
+    @property
+    def any_failed(self) -> bool:
+        """Some row of the output is an error record, from this run or an earlier one."""
+        return bool(self.failed or self.skipped_errors)
+
+
+DUPLICATE_MARK = "#"
+# Fields a batch row carries for its record, not for the graph.
+BATCH_ONLY_FIELDS = ("gold", "input_id", "input_warnings")
+
+
+class OutputInUse(InputError):
+    """Another process is writing the same results file."""
 
 
 def read_jsonl_rows(path: str | Path) -> Iterator[Row]:
     """(row id, graph input) per line; a malformed line yields its error instead.
 
-    A row's id is its "id" (or "sample_id") field, else "line:<n>".
+    A row's id is its "id" (or "sample_id") field, else "line:<n>"; an id of 0 stays "0".
     """
     for number, row in json_lines(path):
         fallback_id = f"line:{number}"
@@ -49,38 +66,80 @@ def read_jsonl_rows(path: str | Path) -> Iterator[Row]:
         if not isinstance(row, dict):
             yield fallback_id, InputError(f"{path}:{number}: expected a JSON object")
             continue
-        row_id = str(row.pop("id", None) or row.get("sample_id") or fallback_id)
+        given = row.pop("id", None)
+        if given is None or given == "":
+            given = row.get("sample_id")
+        row_id = fallback_id if given is None or given == "" else str(given)
         row.setdefault("sample_id", row_id)
         yield row_id, row
 
 
-def sample_rows(samples: Iterable[Sample]) -> Iterator[Row]:
-    """Dataset samples as batch rows, gold answer kept for evaluation."""
-    for sample in samples:
+def sample_rows(samples: Iterable[Sample | tuple[str, Sample | InputError]]) -> Iterator[Row]:
+    """Dataset samples (or (id, sample or its error) entries) as batch rows, gold answer kept.
+
+    What reading a sample changed (its `notes`) becomes a warning on its record.
+    """
+    for entry in samples:
+        sample_id, sample = (entry.id, entry) if isinstance(entry, Sample) else entry
+        if isinstance(sample, InputError):
+            yield sample_id, sample
+            continue
         row = sample.graph_input()
         row["gold"] = {"name": sample.gold_name, "qid": sample.gold_qid}
-        yield sample.id, row
+        row["input_warnings"] = list(sample.notes)
+        yield sample_id, row
 
 
-def finished_ids(output: Path, retry_errors: bool = False) -> set[str]:
-    """Ids already in the results file.
+def finished_ids(output: Path, retry_errors: bool = False) -> dict[str, bool]:
+    """Ids already in the results file, each with whether its record is an error.
 
     A line cut short by a kill is removed first; with `retry_errors` the error records are
     removed too, so their rows run again without leaving a duplicate.
     """
     if not output.exists():
-        return set()
+        return {}
     raw = output.read_bytes()
     lines = raw[: raw.rfind(b"\n") + 1].decode("utf-8").splitlines(keepends=True)
     kept = [line for line in lines if not (retry_errors and json.loads(line).get("error"))]
     if len(kept) != len(lines) or sum(map(len, lines)) != len(raw):
         output.write_text("".join(kept), encoding="utf-8")
-    return {json.loads(line)["id"] for line in kept}
+    return {record["id"]: "error" in record for record in map(json.loads, kept)}
+
+
+def unique_ids(rows: Iterable[Row], renamed: list[str]) -> Iterator[Row]:
+    """Rows with a repeated id get `<id>#<n>` (n-th use), noted in `renamed`, never dropped.
+
+    The suffix depends only on the input's order, so a rerun gives every row the same id.
+    """
+    seen: set[str] = set()
+    for row_id, row in rows:
+        unique, count = row_id, 1
+        while unique in seen:
+            count += 1
+            unique = f"{row_id}{DUPLICATE_MARK}{count}"
+        seen.add(unique)
+        if unique != row_id:
+            renamed.append(unique)
+            if isinstance(row, dict):
+                note = f"id {row_id!r} repeats an earlier row's: recorded as {unique!r}"
+                warnings = [*row.get("input_warnings", []), note]
+                row = {**row, "sample_id": unique, "input_id": row_id, "input_warnings": warnings}
+        yield unique, row
+
+
+def lock_output(sink: IO[str], output: Path) -> None:
+    """Hold an exclusive lock on the results file while this process appends to it."""
+    try:
+        fcntl.flock(sink.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise OutputInUse(
+            f"{output} is in use by another i2cr process; wait for it or choose another --output"
+        ) from None
 
 
 def link_one(graph: Linker, row: dict[str, Any], context: Context) -> dict[str, Any]:
     """Run the graph on one input; the record holds the result and every round."""
-    graph_input = {k: v for k, v in row.items() if k != "gold"}
+    graph_input = {k: v for k, v in row.items() if k not in BATCH_ONLY_FIELDS}
     started = time.perf_counter()
     output = graph.invoke(graph_input, context=context)
     return {
@@ -108,18 +167,21 @@ def run_batch(
     A bad row is recorded with its error and the run goes on; rerunning after an interruption
     skips the rows already written (errors too, unless `retry_errors`). With `workers` > 1 up
     to that many rows are linked at once (threads) and lines are written as they finish.
+    A repeated id is linked as its own row under `<id>#<n>` (see `unique_ids`). The output is
+    locked for the run: a second process on the same file raises `OutputInUse`.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    done = finished_ids(output, retry_errors)
     summary = BatchSummary()
     with (
         output.open("a", encoding="utf-8") as sink,
         ThreadPoolExecutor(max_workers=workers) as pool,
         tqdm(total=total, disable=not progress, desc="linking") as bar,
     ):
+        lock_output(sink, output)
+        done = finished_ids(output, retry_errors)
         running: set[Future[dict[str, Any]]] = set()
 
         def write_finished(block: bool) -> None:
@@ -135,12 +197,13 @@ def run_batch(
                 sink.flush()
                 bar.update()
 
-        for row_id, row in rows:
+        for row_id, row in unique_ids(rows, summary.renamed):
             if row_id in done:
                 summary.skipped += 1
+                summary.skipped_errors += done[row_id]
                 bar.update()
                 continue
-            done.add(row_id)
+            done[row_id] = False
             running.add(pool.submit(_record, graph, row_id, row, context))
             while len(running) >= workers:
                 write_finished(block=True)
@@ -154,12 +217,14 @@ def _record(
 ) -> dict[str, Any]:
     """Link one row into its results line, or record the error that stopped it."""
     record: dict[str, Any] = {"id": row_id}
-    if isinstance(row, dict) and row.get("gold"):
-        record["gold"] = row["gold"]
+    if isinstance(row, dict):
+        record.update({key: row[key] for key in ("gold", "input_id") if row.get(key)})
     try:
         if isinstance(row, InputError):
             raise row
         record.update(link_one(graph, row, context))
     except Exception as err:  # one bad row must not end the batch
         record["error"] = f"{type(err).__name__}: {err}"
+    if isinstance(row, dict) and row.get("input_warnings"):
+        record["warnings"] = [*row["input_warnings"], *record.get("warnings", [])]
     return record

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ AZURE_TO_TOOL = {
 
 NIL_LABEL = "nil"
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass
 class Sample:
@@ -44,6 +47,8 @@ class Sample:
     clues: dict[str, str] = field(default_factory=dict)
     gold_name: str | None = None
     gold_qid: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """What reading the sample changed (an image left out); not part of the sample's data."""
 
     @property
     def is_nil(self) -> bool:
@@ -54,7 +59,13 @@ class Sample:
         """The graph's input for this sample."""
         data = asdict(self)
         data["sample_id"] = data.pop("id")
-        del data["gold_name"], data["gold_qid"]
+        del data["gold_name"], data["gold_qid"], data["notes"]
+        return data
+
+    def as_row(self) -> dict[str, Any]:
+        """The sample's data as a JSON object of `SAMPLE_FIELDS` (what `load_jsonl` reads)."""
+        data = asdict(self)
+        del data["notes"]
         return data
 
 
@@ -110,14 +121,19 @@ def sample_from_release(sample_id: str, row: Any, where: str) -> Sample:
     for key in ("mention", "Candentity"):
         if key not in row:
             raise InputError(f"{where}: missing field {key!r}")
+    if not isinstance(row["mention"], str) or not row["mention"].strip():
+        raise InputError(f"{where} field 'mention': expected a non-empty string")
+    image = row.get("mention_imgpath")
+    if image is not None and not isinstance(image, str):
+        raise InputError(f"{where} field 'mention_imgpath': expected a string")
     field_at = f"{where} field 'Candentity'"
     candidates = parse_candidates(_literal(row["Candentity"], field_at), field_at)
     azure = _literal(row.get("mention_imgdesc_Azure", {}), f"{where} field 'mention_imgdesc_Azure'")
     return Sample(
         id=sample_id,
-        mention=str(row["mention"]),
+        mention=row["mention"],
         context=str(row.get("mention_context", "") or ""),
-        image=row.get("mention_imgpath") or None,
+        image=image or None,
         candidates=candidates,
         clues=azure_clues(azure),
     )
@@ -134,22 +150,64 @@ def load_release(path: str | Path, image_dir: str | Path | None = None) -> list[
 
 
 def release_samples(rows: Any, file: Path, image_dir: str | Path | None) -> list[Sample]:
-    """Convert the parsed rows of an I2CR release file (see `load_release`)."""
+    """Convert the parsed rows of an I2CR release file (see `load_release`); a bad row raises."""
+    samples = []
+    for _sample_id, sample in release_entries(rows, file, image_dir):
+        if isinstance(sample, InputError):
+            raise sample
+        samples.append(sample)
+    return samples
+
+
+def read_release_entries(
+    path: str | Path, image_dir: str | Path | None = None
+) -> Iterator[tuple[str, Sample | InputError]]:
+    """(id, sample) per row of an I2CR release file; a bad row gives its error, not a sample.
+
+    The file itself is read before the first entry is asked for, so a missing file or one that
+    is not JSON fails at once.
+    """
+    file = Path(path)
+    return release_entries(_read_json(file), file, image_dir)
+
+
+def release_entries(
+    rows: Any, file: Path, image_dir: str | Path | None
+) -> Iterator[tuple[str, Sample | InputError]]:
+    """(id, sample or the error that made the row unusable) per row of an I2CR release file.
+
+    Without `image_dir` a relative image name cannot be resolved: that sample runs without
+    its image, says so in its `notes`, and the first one is logged as a warning.
+    """
     if not isinstance(rows, dict):
         raise InputError(f"{file}: expected an object of id -> sample")
     labels = _sibling(file, "_label.json")
     qids = _sibling(file, "_gold_qid.json")
-    samples = []
+    warned = False
     for sample_id, row in rows.items():
-        sample = sample_from_release(str(sample_id), row, f"{file} sample {sample_id}")
+        try:
+            sample = sample_from_release(str(sample_id), row, f"{file} sample {sample_id}")
+        except InputError as err:
+            yield str(sample_id), err
+            continue
         sample.gold_name = labels.get(sample.id)
         sample.gold_qid = (qids.get(sample.id) or {}).get("qid")
         if sample.image and image_dir is not None:
             sample.image = str(Path(image_dir) / sample.image)
         elif sample.image and not Path(sample.image).is_absolute():
+            note = f"image {sample.image!r} is a relative name and no image folder was given"
+            if not warned:
+                logger.warning(
+                    "%s: %s (sample %s and every sample like it run without an image; "
+                    "give the dataset's image folder, e.g. i2cr link --image-dir)",
+                    file,
+                    note,
+                    sample.id,
+                )
+                warned = True
+            sample.notes.append(f"{note}: linked without an image")
             sample.image = None
-        samples.append(sample)
-    return samples
+        yield sample.id, sample
 
 
 def melbench_samples(rows: Any, file: Path, image_dir: str | Path | None) -> list[Sample]:
@@ -264,8 +322,9 @@ def sample_from_row(line: str, where: str, fallback_id: str) -> Sample:
     clues = row.get("clues") or {}
     if not isinstance(clues, dict) or not all(isinstance(v, str) for v in clues.values()):
         raise InputError(f"{where} field 'clues': expected an object of tool -> text")
+    given_id = row.get("id")
     return Sample(
-        id=str(row.get("id") or fallback_id),
+        id=fallback_id if given_id is None or given_id == "" else str(given_id),
         mention=row["mention"],
         context=row.get("context") or "",
         image=row.get("image") or None,
@@ -280,7 +339,7 @@ def write_jsonl(samples: Iterable[Sample], path: str | Path) -> None:
     """Write samples as our plain JSONL (what `load_jsonl` reads)."""
     with Path(path).open("w", encoding="utf-8") as out:
         for sample in samples:
-            out.write(json.dumps(asdict(sample), ensure_ascii=False) + "\n")
+            out.write(json.dumps(sample.as_row(), ensure_ascii=False) + "\n")
 
 
 def load_dataset(path: str | Path, image_dir: str | Path | None = None) -> list[Sample]:

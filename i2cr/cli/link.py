@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from i2cr.batch import link_one, read_jsonl_rows, run_batch, sample_rows
+from i2cr.batch import BatchSummary, link_one, read_jsonl_rows, run_batch, sample_rows
 from i2cr.cli.options import add_context_options, context_from
-from i2cr.datasets import load_release
+from i2cr.datasets import load_release, read_release_entries
 from i2cr.errors import InputError
 
 
@@ -35,26 +35,36 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--limit", type=int, help="link at most this many rows")
     parser.add_argument("--output", help="results JSONL (batch mode; resumes if it exists)")
     parser.add_argument("--retry-errors", action="store_true", help="rerun rows that failed")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="rows linked at once (threads; batch mode)"
+    )
     parser.add_argument("--json", action="store_true", help="print the raw JSON record")
     add_context_options(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Dispatch to single or batch linking."""
+    """Dispatch to single or batch linking.
+
+    Batch mode exits with 1 when any row of the output is an error record (this run's or an
+    earlier run's left by resuming without --retry-errors).
+    """
     context = context_from(args.settings)
     from i2cr.graph import graph
 
     if args.output:
         rows, total = _batch_rows(args)
         summary = run_batch(
-            graph, rows, args.output, context, retry_errors=args.retry_errors, total=total
+            graph,
+            rows,
+            args.output,
+            context,
+            retry_errors=args.retry_errors,
+            total=total,
+            workers=args.workers,
         )
-        print(
-            f"linked {summary.linked}, failed {summary.failed}, "
-            f"already done {summary.skipped} -> {args.output}"
-        )
-        return 0
+        print(describe_summary(summary, args.output))
+        return 1 if summary.any_failed else 0
     row = _single_row(args)
     record = link_one(graph, row, context)
     print(json.dumps(record, ensure_ascii=False, indent=2) if args.json else describe(record))
@@ -66,8 +76,8 @@ def _batch_rows(args: argparse.Namespace) -> tuple[Any, int | None]:
         rows = read_jsonl_rows(args.input)
         return itertools.islice(rows, args.limit), args.limit
     if args.dataset:
-        samples = load_release(args.dataset, args.image_dir)[: args.limit]
-        return sample_rows(samples), len(samples)
+        entries = list(read_release_entries(args.dataset, args.image_dir))[: args.limit]
+        return sample_rows(entries), len(entries)
     raise InputError("batch mode (--output) needs --input or --dataset")
 
 
@@ -89,6 +99,22 @@ def _single_row(args: argparse.Namespace) -> dict[str, Any]:
         "candidates": candidates,
         "clues": clues,
     }
+
+
+def describe_summary(summary: BatchSummary, output: str) -> str:
+    """The batch's counts, what was renamed, and how to rerun the failed rows."""
+    lines = [
+        f"linked {summary.linked}, failed {summary.failed}, "
+        f"already done {summary.skipped} -> {output}"
+    ]
+    if summary.renamed:
+        shown = ", ".join(summary.renamed[:5]) + (", ..." if len(summary.renamed) > 5 else "")
+        lines.append(f"{len(summary.renamed)} repeated ids linked as their own rows: {shown}")
+    if summary.skipped_errors:
+        lines.append(
+            f"{summary.skipped_errors} rows already done are errors: --retry-errors reruns them"
+        )
+    return "\n".join(lines)
 
 
 def describe(record: dict[str, Any]) -> str:
