@@ -54,6 +54,29 @@ class Context:
     selector_max_tokens: int = field(
         default=32, metadata={"description": "Most tokens the selector may generate."}
     )
+    selector_timeout_s: float = field(
+        default=60.0,
+        metadata={
+            "description": "Operator setting: seconds one request to a remote selector may "
+            "take before it counts as failed (and is retried)."
+        },
+    )
+    selector_retries: int = field(
+        default=6,
+        metadata={
+            "description": "Operator setting: retries of a remote selector request after a "
+            "rate limit (429), server error (5xx), timeout or lost connection, waiting 0.5 s "
+            "doubling to 8 s with jitter, or what the server's retry-after says (up to 60 s). "
+            "After the last one the row is an error row (`i2cr link --retry-errors` reruns it)."
+        },
+    )
+    selector_requests_per_second: float = field(
+        default=0.0,
+        metadata={
+            "description": "Operator setting: most requests per second this process sends to "
+            "a remote selector, shared by every worker thread; 0: no limit."
+        },
+    )
     embedder: str = field(
         default="minilm",
         metadata={
@@ -267,6 +290,11 @@ class Context:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_reselect < 0:
             raise ValueError(f"max_reselect must be >= 0, got {self.max_reselect}")
+        if not self.selector_timeout_s > 0:
+            raise ValueError(f"selector_timeout_s must be > 0, got {self.selector_timeout_s}")
+        for name in ("selector_retries", "selector_requests_per_second"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         self.provider_for("ocr")
 
     @property

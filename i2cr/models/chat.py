@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.rate_limiters import InMemoryRateLimiter
 
 from i2cr.context import Context
 
 LOCAL_PREFIX = "local:"
+OPENAI_PREFIX = "openai:"
+UNUSED_API_KEY = "unused"
 
 _registered: dict[str, BaseChatModel] = {}
 
@@ -28,11 +33,42 @@ def load_selector(context: Context) -> BaseChatModel:
         context.adapter,
         context.selector_base_url,
         context.selector_max_tokens,
+        RemoteLimits(
+            context.selector_timeout_s,
+            context.selector_retries,
+            context.selector_requests_per_second,
+        ),
     )
 
 
+@dataclass(frozen=True)
+class RemoteLimits:
+    """How a remote selector's requests are timed out, retried and paced."""
+
+    timeout_s: float
+    retries: int
+    requests_per_second: float
+
+    def model_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of a LangChain chat model carrying these limits.
+
+        The provider's SDK retries (the OpenAI SDK: exponential backoff with jitter, honouring
+        retry-after); the rate limiter is the model's, so every thread using it shares it.
+        """
+        kwargs: dict[str, Any] = {"timeout": self.timeout_s, "max_retries": self.retries}
+        if self.requests_per_second > 0:
+            kwargs["rate_limiter"] = InMemoryRateLimiter(
+                requests_per_second=self.requests_per_second,
+                check_every_n_seconds=min(0.1, 0.5 / self.requests_per_second),
+                max_bucket_size=1,
+            )
+        return kwargs
+
+
 @lru_cache(maxsize=8)
-def _load(spec: str, adapter: str, base_url: str, max_tokens: int) -> BaseChatModel:
+def _load(
+    spec: str, adapter: str, base_url: str, max_tokens: int, limits: RemoteLimits
+) -> BaseChatModel:
     if spec.startswith(LOCAL_PREFIX):
         from i2cr.models.local_chat import LocalChatModel
 
@@ -41,9 +77,12 @@ def _load(spec: str, adapter: str, base_url: str, max_tokens: int) -> BaseChatMo
         )
     from langchain.chat_models import init_chat_model
 
-    kwargs: dict[str, Any] = {"temperature": 0, "max_tokens": max_tokens}
+    kwargs: dict[str, Any] = {"temperature": 0, "max_tokens": max_tokens, **limits.model_kwargs()}
     if base_url:
         kwargs["base_url"] = base_url
+        if spec.startswith(OPENAI_PREFIX) and not os.environ.get("OPENAI_API_KEY"):
+            # Self-hosted OpenAI-compatible servers (vLLM, transformers serve) take any key.
+            kwargs["api_key"] = UNUSED_API_KEY
     try:
         return init_chat_model(spec, **kwargs)
     except (ImportError, ValueError) as err:
