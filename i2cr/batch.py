@@ -5,12 +5,13 @@ from __future__ import annotations
 import fcntl
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from langchain_core.runnables import Runnable, RunnableConfig
 from tqdm import tqdm
 
 from i2cr.context import Context
@@ -137,11 +138,40 @@ def lock_output(sink: IO[str], output: Path) -> None:
         ) from None
 
 
-def link_one(graph: Linker, row: dict[str, Any], context: Context) -> dict[str, Any]:
-    """Run the graph on one input; the record holds the result and every round."""
+def trace_config(
+    row: dict[str, Any], context: Context, metadata: Mapping[str, Any] | None = None
+) -> RunnableConfig:
+    """Run name, tags and metadata that find this row's trace (LangSmith, Studio) by its id."""
+    sample_id = str(row.get("sample_id") or "")
+    return {
+        "run_name": f"i2cr {sample_id}".strip(),
+        "tags": ["i2cr", f"sample:{sample_id}"] if sample_id else ["i2cr"],
+        "metadata": {
+            "sample_id": sample_id,
+            "selector": context.selector,
+            "adapter": context.adapter,
+            **(metadata or {}),
+        },
+    }
+
+
+def link_one(
+    graph: Linker,
+    row: dict[str, Any],
+    context: Context,
+    metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run the graph on one input; the record holds the result and every round.
+
+    A LangChain runnable (the compiled graph) runs with `trace_config`, `metadata` added.
+    """
     graph_input = {k: v for k, v in row.items() if k not in BATCH_ONLY_FIELDS}
     started = time.perf_counter()
-    output = graph.invoke(graph_input, context=context)
+    if isinstance(graph, Runnable):
+        config = trace_config(graph_input, context, metadata)
+        output = graph.invoke(graph_input, config=config, context=context)
+    else:
+        output = graph.invoke(graph_input, context=context)
     return {
         "result": output["result"],
         "attempts": output["attempts"],
@@ -161,6 +191,7 @@ def run_batch(
     total: int | None = None,
     progress: bool = True,
     workers: int = 1,
+    metadata: Mapping[str, Any] | None = None,
 ) -> BatchSummary:
     """Link every row not yet in `output`, appending one JSON line per row.
 
@@ -168,7 +199,8 @@ def run_batch(
     skips the rows already written (errors too, unless `retry_errors`). With `workers` > 1 up
     to that many rows are linked at once (threads) and lines are written as they finish.
     A repeated id is linked as its own row under `<id>#<n>` (see `unique_ids`). The output is
-    locked for the run: a second process on the same file raises `OutputInUse`.
+    locked for the run: a second process on the same file raises `OutputInUse`. `metadata`
+    (the dataset, the configuration) goes into each row's trace.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
@@ -204,7 +236,7 @@ def run_batch(
                 bar.update()
                 continue
             done[row_id] = False
-            running.add(pool.submit(_record, graph, row_id, row, context))
+            running.add(pool.submit(_record, graph, row_id, row, context, metadata))
             while len(running) >= workers:
                 write_finished(block=True)
         while running:
@@ -213,7 +245,11 @@ def run_batch(
 
 
 def _record(
-    graph: Linker, row_id: str, row: dict[str, Any] | InputError, context: Context
+    graph: Linker,
+    row_id: str,
+    row: dict[str, Any] | InputError,
+    context: Context,
+    metadata: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """Link one row into its results line, or record the error that stopped it."""
     record: dict[str, Any] = {"id": row_id}
@@ -222,7 +258,7 @@ def _record(
     try:
         if isinstance(row, InputError):
             raise row
-        record.update(link_one(graph, row, context))
+        record.update(link_one(graph, row, context, metadata))
     except Exception as err:  # one bad row must not end the batch
         record["error"] = f"{type(err).__name__}: {err}"
     if isinstance(row, dict) and row.get("input_warnings"):

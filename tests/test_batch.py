@@ -13,7 +13,7 @@ import pytest
 from conftest import CANDIDATES
 
 from i2cr import graph
-from i2cr.batch import OutputInUse, read_jsonl_rows, run_batch, sample_rows
+from i2cr.batch import OutputInUse, link_one, read_jsonl_rows, run_batch, sample_rows
 from i2cr.cli import main
 from i2cr.datasets import read_release_entries
 
@@ -257,3 +257,16 @@ def test_relative_image_names_without_an_image_folder_warn_once(scripted, tmp_pa
     assert "--image-dir" in warnings[0]
     for record in records(out):
         assert "linked without an image" in record["warnings"][0]
+
+
+def test_each_linked_row_is_traced_under_its_sample_id(scripted):
+    from langchain_core.tracers.context import collect_runs
+
+    row = {"sample_id": "m7", "mention": "Rendell", "candidates": CANDIDATES}
+    context = tes_only(scripted, 1)
+    with collect_runs() as runs:
+        link_one(graph, row, context, metadata={"dataset": "tiny.jsonl"})
+    (root,) = [run for run in runs.traced_runs if run.name == "i2cr m7"]
+    assert "sample:m7" in root.tags
+    assert root.extra["metadata"]["dataset"] == "tiny.jsonl"
+    assert root.extra["metadata"]["selector"] == context.selector

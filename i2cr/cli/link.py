@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             retry_errors=args.retry_errors,
             total=total,
             workers=args.workers,
+            metadata={"dataset": args.input or args.dataset},
         )
         print(describe_summary(summary, args.output))
         return 1 if summary.any_failed else 0
