@@ -2,12 +2,14 @@
 
 Tests and `benchmarks/remote_throughput.py` start it in a thread. The OpenAI SDK numbers the
 tries of one request in the `x-stainless-retry-count` header, so a script can fail the first
-tries of every request and answer the next one.
+tries of every request and answer the next one. A success answers the prompt's first
+candidate (as a selector that trusts the ranker would), or `ANSWER` when there is none.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 ANSWER = "<|ANSWER|>: Ed Rendell"
+FIRST_CANDIDATE = re.compile(r"""(['"])1\. (.+?)\1:""")
 
 
 @dataclass
@@ -70,7 +73,9 @@ def serve(script: Script) -> Iterator[StubServer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            self.rfile.read(int(self.headers.get("content-length") or 0))
+            request = self.rfile.read(int(self.headers.get("content-length") or 0))
+            prompt = json.loads(request)["messages"][-1]["content"]
+            first = FIRST_CANDIDATE.search(prompt)
             reply = script(int(self.headers.get("x-stainless-retry-count") or 0))
             with state.lock:
                 state.requests += 1
@@ -81,7 +86,8 @@ def serve(script: Script) -> Iterator[StubServer]:
                     state.release.wait()
                     return
                 time.sleep(reply.delay_s)
-                body = json.dumps(reply.body or completion()).encode()
+                answer = f"<|ANSWER|>: {first.group(2)}" if first else ANSWER
+                body = json.dumps(reply.body or completion(answer)).encode()
                 if reply.status != 200 and reply.body is None:
                     body = json.dumps({"error": {"message": f"stub says {reply.status}"}}).encode()
                 self.send_response(reply.status)

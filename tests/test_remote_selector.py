@@ -47,7 +47,7 @@ def test_three_failed_tries_of_every_request_lose_no_row_with_the_defaults(tmp_p
     with serve(script) as server:
         records = link_rows(tmp_path, remote(server.base_url), 3)
     assert [r.get("error") for r in records] == [None, None, None]
-    assert [r["result"]["entity"] for r in records] == ["Ed Rendell"] * 3
+    assert [r["result"]["entity"] for r in records] == [CANDIDATES[0]["name"]] * 3
     assert server.requests == 3 * 4
 
 
@@ -58,7 +58,7 @@ def test_retry_after_is_honoured(tmp_path):
         started = time.perf_counter()
         records = link_rows(tmp_path, remote(server.base_url), 1)
         elapsed = time.perf_counter() - started
-    assert records[0]["result"]["entity"] == "Ed Rendell"
+    assert records[0]["result"]["entity"] == CANDIDATES[0]["name"]
     assert elapsed >= 1.0, "the SDK's own first backoff is at most 0.5 s"
 
 
