@@ -104,3 +104,33 @@ def test_service_error_is_reported_with_its_message(azure, monkeypatch):
     monkeypatch.setattr("i2cr.tools.azure.urlopen", refuse)
     with pytest.raises(AzureVisionError, match="answered 401: 401 - Access denied"):
         get_clue_tool("caption", "azure").invoke({"image": str(PHOTO)})
+
+
+def test_rate_limits_and_server_errors_are_retried_with_the_asked_wait(azure, monkeypatch):
+    waits: list[float] = []
+    answers = iter([(429, {"retry-after": "2"}), (503, {})])
+
+    def flaky(request: Any, timeout: float) -> _Response:
+        for code, headers in answers:
+            raise HTTPError(request.full_url, code, "busy", headers, io.BytesIO(b"{}"))  # type: ignore[arg-type]
+        return _Response(json.dumps(ANALYSIS).encode())
+
+    monkeypatch.setattr("i2cr.tools.azure.urlopen", flaky)
+    monkeypatch.setattr("i2cr.tools.azure.time.sleep", waits.append)
+    assert analyze(b"...", ["caption"])["captionResult"]
+    assert waits[0] == 2.0
+    assert 0 < waits[1] <= 1.0
+
+
+def test_a_service_that_stays_down_fails_after_the_retries(azure, monkeypatch):
+    calls: list[Any] = []
+
+    def down(request: Any, timeout: float) -> None:
+        calls.append(request)
+        raise HTTPError(request.full_url, 500, "down", {}, io.BytesIO(b"{}"))  # type: ignore[arg-type]
+
+    monkeypatch.setattr("i2cr.tools.azure.urlopen", down)
+    monkeypatch.setattr("i2cr.tools.azure.time.sleep", lambda seconds: None)
+    with pytest.raises(AzureVisionError, match="answered 500"):
+        analyze(b"...", ["caption"], retries=3)
+    assert len(calls) == 4

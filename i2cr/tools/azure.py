@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from typing import Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
@@ -24,6 +25,11 @@ API_VERSION = "2023-10-01"
 ENDPOINT_VARIABLES = ("AZURE_VISION_ENDPOINT", "VISION_ENDPOINT")
 KEY_VARIABLES = ("AZURE_VISION_KEY", "VISION_KEY")
 TIMEOUT_S = 30.0
+RETRIES = 4
+RETRY_STATUSES = {408, 429, 500, 502, 503, 504}
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 8.0
+MAX_RETRY_AFTER_S = 60.0
 FEATURE_FOR_KIND = {
     "ocr": "read",
     "caption": "caption",
@@ -33,7 +39,15 @@ FEATURE_FOR_KIND = {
 
 
 class AzureVisionError(RuntimeError):
-    """Azure AI Vision refused the request or could not be reached."""
+    """Azure AI Vision refused the request or could not be reached.
+
+    `retry_after` is None when trying again cannot help, else the seconds the service asked
+    to wait (0: none given).
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def azure_credentials() -> tuple[str, str]:
@@ -61,8 +75,14 @@ def analyze_url(endpoint: str, features: list[str]) -> str:
     return f"{endpoint}/computervision/imageanalysis:analyze?{query}"
 
 
-def analyze(data: bytes, features: list[str], timeout_s: float = TIMEOUT_S) -> dict[str, Any]:
-    """POST the image bytes to Azure AI Vision and return the JSON analysis."""
+def analyze(
+    data: bytes, features: list[str], timeout_s: float = TIMEOUT_S, retries: int = RETRIES
+) -> dict[str, Any]:
+    """POST the image bytes to Azure AI Vision and return the JSON analysis.
+
+    A rate limit (429), a server error (5xx), a timeout or a lost connection is retried up to
+    `retries` times, waiting what the service's retry-after says or 0.5 s doubling to 8 s.
+    """
     endpoint, key = azure_credentials()
     request = Request(
         analyze_url(endpoint, features),
@@ -70,17 +90,39 @@ def analyze(data: bytes, features: list[str], timeout_s: float = TIMEOUT_S) -> d
         method="POST",
         headers={"Ocp-Apim-Subscription-Key": key, "Content-Type": "application/octet-stream"},
     )
+    for attempt in range(retries + 1):
+        try:
+            return _analyze_once(request, endpoint, timeout_s)
+        except AzureVisionError as err:
+            if err.retry_after is None or attempt == retries:
+                raise
+            time.sleep(err.retry_after or min(FIRST_BACKOFF_S * 2**attempt, MAX_BACKOFF_S))
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
+def _analyze_once(request: Request, endpoint: str, timeout_s: float) -> dict[str, Any]:
     try:
         with urlopen(request, timeout=timeout_s) as response:
             return dict(json.loads(response.read()))
     except HTTPError as err:
+        retry_after = None
+        if err.code in RETRY_STATUSES:
+            retry_after = _seconds(err.headers.get("retry-after") if err.headers else None)
         raise AzureVisionError(
-            f"Azure AI Vision answered {err.code}: {_error_message(err)}"
+            f"Azure AI Vision answered {err.code}: {_error_message(err)}", retry_after
         ) from err
     except (URLError, TimeoutError, OSError) as err:
-        raise AzureVisionError(f"cannot reach Azure AI Vision at {endpoint}: {err}") from err
+        raise AzureVisionError(f"cannot reach Azure AI Vision at {endpoint}: {err}", 0.0) from err
     except json.JSONDecodeError as err:
         raise AzureVisionError(f"Azure AI Vision sent a response that is not JSON: {err}") from err
+
+
+def _seconds(retry_after: str | None) -> float:
+    """Seconds a retry-after header asks for (0: use the backoff), capped at the longest wait."""
+    try:
+        return min(max(float(retry_after or 0), 0.0), MAX_RETRY_AFTER_S)
+    except ValueError:
+        return 0.0
 
 
 def clue_text(kind: str, analysis: dict[str, Any]) -> str:
