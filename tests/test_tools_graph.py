@@ -59,3 +59,16 @@ def test_truncated_image_runs_without_the_visual_step(scripted, tmp_path):
     assert any("corrupt or truncated" in w for w in out["warnings"])
     assert out["attempts"][0]["iav_method"] == "skipped"
     assert out["clue_steps"] == []  # no image, no clues given: IAV skipped, no VIF round
+
+
+def test_a_clue_service_that_fails_is_a_warning_of_the_result(scripted, monkeypatch):
+    for variable in ("AZURE_VISION_ENDPOINT", "VISION_ENDPOINT", "AZURE_VISION_KEY", "VISION_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    settings = {**OFFLINE, "clue_providers": "carried,caption=azure", "clue_order": "caption"}
+    _, context = scripted(GRACE, GRACE, **settings, use_icr=False, use_iav=True)
+    out = run({**MENTION, "image": str(PHOTO)}, context)
+    assert out["clue_steps"][0]["error"]
+    assert any(
+        w.startswith("clue tool caption (azure) failed:") and "AZURE_VISION_ENDPOINT" in w
+        for w in out["warnings"]
+    )

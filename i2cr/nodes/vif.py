@@ -12,6 +12,7 @@ from i2cr.state import ClueStep, State
 from i2cr.tools import get_clue_tool
 
 CARRIED = "carried"
+NO_IMAGE = "no usable image"
 
 
 def vif(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -25,12 +26,22 @@ def vif(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         step = _clue_step(tool_name, state, context)
         steps.append(step)
         if step["used"] and context.clue_rounds == "one_per_round":
-            return _new_round(state, steps, step["text"], tool_name)
+            return {**_new_round(state, steps, step["text"], tool_name), **_failures(steps)}
     used = [s for s in steps if s["used"]]
     if not used:
-        return {"clue_steps": steps, "clue": "", "clue_tool": None}
+        return {"clue_steps": steps, "clue": "", "clue_tool": None, **_failures(steps)}
     clue = "; ".join(f"{s['tool'].replace('_', ' ')}: {s['text']}" for s in used)
-    return _new_round(state, steps, clue, "+".join(s["tool"] for s in used))
+    return {**_new_round(state, steps, clue, "+".join(s["tool"] for s in used)), **_failures(steps)}
+
+
+def _failures(steps: list[ClueStep]) -> dict[str, list[str]]:
+    """Tools that failed (a model or service error) as warnings of the result."""
+    failed = [s for s in steps if s.get("error") and s["error"] != NO_IMAGE]
+    return {
+        "warnings": [
+            f"clue tool {s['tool']} ({s['provider']}) failed: {s['error']}" for s in failed
+        ]
+    }
 
 
 def _clue_step(tool_name: str, state: State, context: Context) -> ClueStep:
@@ -38,7 +49,7 @@ def _clue_step(tool_name: str, state: State, context: Context) -> ClueStep:
     provider = context.provider_for(tool_name)
     step = ClueStep(tool=tool_name, provider=provider, text="", used=False)
     if provider != CARRIED and not state.image_ok:
-        step["error"] = "no usable image"
+        step["error"] = NO_IMAGE
         return step
     try:
         tool = get_clue_tool(tool_name, provider)
