@@ -141,10 +141,10 @@ METHOD = [
 # Issue 20: what a try does with a repeated or unnamed answer, and the output ranking rule.
 RULES = [
     EvalConfig(
-        "full_ranker_rule",
+        "full_reference_rule",
         "rules",
-        {"unmatched_answer": "ranker"},
-        label="I2CR, unmatched answer -> first stage's best open candidate",
+        {"unmatched_answer": "reference"},
+        label="I2CR, unmatched answer stands (reference code)",
     ),
     EvalConfig(
         "full_fuzzy_rule",
@@ -155,8 +155,8 @@ RULES = [
     EvalConfig(
         "full_checked_topk",
         "rules",
-        {"top_k_rule": "checked"},
-        label="I2CR, top-K by checked tries (paper)",
+        {"unmatched_answer": "reference", "top_k_rule": "checked"},
+        label="I2CR, unmatched answer stands, top-K by checked tries (paper)",
     ),
 ]
 
