@@ -47,8 +47,8 @@ def test_icr_failure_reselects_with_entity_excluded(scripted, scores, mention):
     assert out["result"]["entity"] == "Ed Rendell"
 
 
-def test_repeated_excluded_entity_stands_and_fails_again_by_default(scripted, scores, mention):
-    model, context = scripted(RUTH, max_reselect=2, use_vif=False)
+def test_reference_rule_lets_a_repeated_entity_stand_and_fail_again(scripted, scores, mention):
+    model, context = scripted(RUTH, max_reselect=2, use_vif=False, unmatched_answer="reference")
     scores(icr={"Ruth": 0.1, "Ed": 0.9, "Don": 0.9}, iav=HIGH)
     out = run(mention, context)
     assert [(a["entity"], a["match"], a["resolved_by"]) for a in out["attempts"]] == [
@@ -156,7 +156,9 @@ def test_nil_answer_ends_the_run(scripted, scores, mention):
 
 
 def test_nil_is_not_an_answer_when_not_allowed(scripted, scores, mention):
-    model, context = scripted("<|ANSWER|>: nil", max_reselect=1, use_vif=False)
+    model, context = scripted(
+        "<|ANSWER|>: nil", max_reselect=1, use_vif=False, unmatched_answer="reference"
+    )
     scores(icr=HIGH, iav=HIGH)
     out = run(mention, context)
     assert out["result"]["nil"] is False
@@ -165,7 +167,9 @@ def test_nil_is_not_an_answer_when_not_allowed(scripted, scores, mention):
 
 
 def test_unnamed_answer_fails_as_a_try_and_the_round_keeps_a_named_one(scripted, scores, mention):
-    _, context = scripted("<|ANSWER|>: Thomas Thorne", DON, use_vif=False)
+    _, context = scripted(
+        "<|ANSWER|>: Thomas Thorne", DON, use_vif=False, unmatched_answer="reference"
+    )
     scores(icr={"Ruth": 0.1, "Ed": 0.1, "Don": 0.9}, iav=HIGH)
     out = run(mention, context)
     assert decisions(out) == [(0, 0, None, "icr_fail"), (0, 1, "Don Rendell", "iav_pass")]
@@ -174,7 +178,9 @@ def test_unnamed_answer_fails_as_a_try_and_the_round_keeps_a_named_one(scripted,
 
 
 def test_round_of_unnamed_answers_keeps_the_first_stage_best(scripted, scores, mention):
-    _, context = scripted("<|ANSWER|>: Thomas Thorne", max_reselect=1, use_vif=False)
+    _, context = scripted(
+        "<|ANSWER|>: Thomas Thorne", max_reselect=1, use_vif=False, unmatched_answer="reference"
+    )
     scores(icr=HIGH, iav=HIGH)
     out = run(mention, context)
     kept = out["attempts"][0]
