@@ -59,5 +59,6 @@ def icr(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     kept = Attempt(**{**best, "decision": "icr_best_of_failed"})
     if best["selected"] is None:  # no try of the round named a candidate
         first = first_open_candidate(state)
-        kept.update(selected=first, entity=state.candidates[first]["name"], resolved_by="ranker")
+        kept["selected"], kept["entity"] = first, state.candidates[first]["name"]
+        kept["resolved_by"] = "ranker"
     return {"attempts": [scored, kept], "excluded": excluded, "checking": best["try_index"]}
