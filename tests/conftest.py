@@ -58,7 +58,7 @@ def scores(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
 
     def fix(icr: dict[str, float] | None = None, iav: dict[str, float] | None = None) -> None:
         def by_name(table: dict[str, float]) -> Callable[..., list[float]]:
-            def score(*args: Any) -> list[float]:
+            def score(*args: Any, **settings: Any) -> list[float]:
                 entity_texts = args[-1]
                 return [next(v for k, v in table.items() if t.startswith(k)) for t in entity_texts]
 

@@ -20,8 +20,8 @@ TEXTS = ["Grace Hopper, American computer scientist and United States Navy rear 
 def test_scores_are_100_times_the_cosine_of_the_embeddings():
     from PIL import Image
 
-    scores = clip_scores(MODEL, "random", str(PHOTO), TEXTS)
-    model, preprocess, tokenizer = load_clip(MODEL, "random")
+    scores = clip_scores(MODEL, "random", str(PHOTO), TEXTS, precision="float32")
+    model, preprocess, tokenizer = load_clip(MODEL, "random", "float32")
     with torch.inference_mode(), Image.open(PHOTO) as image:
         image_vector = model.encode_image(preprocess(image.convert("RGB")).unsqueeze(0))[0]
         text_vectors = model.encode_text(tokenizer(TEXTS))

@@ -16,6 +16,7 @@ from i2cr.datasets import Sample
 from i2cr.dim.texts import candidate_texts, cue_text, mention_text
 from i2cr.images import image_problem
 from i2cr.models.embedder import embed
+from i2cr.models.precision import Precision, resolve_precision, torch_dtype
 
 EMBED_BATCH = 256
 
@@ -53,16 +54,21 @@ def cache_dir() -> Path:
     return root / "dim-embeddings"
 
 
-def embed_cached(embedder: str, texts: list[str], cache: Path | None = None) -> np.ndarray:
+def embed_cached(
+    embedder: str, texts: list[str], cache: Path | None = None, precision: Precision = "auto"
+) -> np.ndarray:
     """Embeddings of `texts` (one row each), computed once per embedder and text list.
 
     With `cache`, the unique texts' vectors are stored as `<embedder>-<hash>.npy`, keyed by the
-    embedder spec and the set of texts (so any order of the same texts reads the same file).
+    embedder spec, its precision (float32 keeps the key of the files cached before precision
+    was a setting) and the set of texts (so any order of the same texts reads the same file).
     """
     unique = sorted(set(texts))
+    resolved = resolve_precision(precision)
     path = None
     if cache is not None:
-        digest = hashlib.sha256("\0".join([embedder, *unique]).encode()).hexdigest()[:24]
+        spec = embedder if resolved == "float32" else f"{embedder}|{resolved}"
+        digest = hashlib.sha256("\0".join([spec, *unique]).encode()).hexdigest()[:24]
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", embedder)[-40:]
         path = cache / f"{slug}-{digest}.npy"
         if path.is_file():
@@ -70,7 +76,10 @@ def embed_cached(embedder: str, texts: list[str], cache: Path | None = None) -> 
             if vectors.shape[0] == len(unique):
                 return _gather(vectors, unique, texts)
     vectors = np.concatenate(
-        [embed(embedder, unique[i : i + EMBED_BATCH]) for i in range(0, len(unique), EMBED_BATCH)]
+        [
+            embed(embedder, unique[i : i + EMBED_BATCH], precision=resolved)
+            for i in range(0, len(unique), EMBED_BATCH)
+        ]
     ).astype(np.float32)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,27 +106,28 @@ def gold_index(sample: Sample) -> int:
 
 
 def image_features(
-    model_name: str, pretrained: str, images: list[str | None]
+    model_name: str, pretrained: str, images: list[str | None], precision: Precision = "auto"
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Unit-normalised CLIP image features and a presence mask (missing or bad image: absent)."""
+    """Unit-normalised float32 CLIP image features and a presence mask (bad image: absent)."""
     from PIL import Image
 
     from i2cr.models.clip import load_clip
 
-    model, preprocess, _ = load_clip(model_name, pretrained)
+    model, preprocess, _ = load_clip(model_name, pretrained, precision)
+    dtype = torch_dtype(precision)
     rows: list[torch.Tensor | None] = []
     for path in images:
         if path is None or image_problem(path) is not None:
             rows.append(None)
             continue
         with Image.open(path) as image, torch.inference_mode():
-            pixels = preprocess(image.convert("RGB")).unsqueeze(0)
-            feature = model.encode_image(pixels)[0]
+            pixels = preprocess(image.convert("RGB")).unsqueeze(0).to(dtype)
+            feature = model.encode_image(pixels)[0].float()
         rows.append(feature / feature.norm())
     width = next((r.shape[0] for r in rows if r is not None), 0)
     if width == 0:
         width = int(model.visual.output_dim)
-    stacked = torch.stack([torch.zeros(width) if r is None else r.float() for r in rows])
+    stacked = torch.stack([torch.zeros(width) if r is None else r for r in rows])
     return stacked, torch.tensor([r is not None for r in rows])
 
 
@@ -127,8 +137,12 @@ def featurize(
     *,
     cache: Path | None = None,
     image_encoder: tuple[str, str] | None = None,
+    precision: Precision = "auto",
 ) -> Features:
-    """Features of `samples`; `image_encoder` is (open_clip model, pretrained) or None."""
+    """Features of `samples`; `image_encoder` is (open_clip model, pretrained) or None.
+
+    The embedder and the image encoder run in `precision`; the features are float32.
+    """
     if not samples:
         raise ValueError("no samples to featurize")
     empty = [s.id for s in samples if not s.candidates]
@@ -137,7 +151,7 @@ def featurize(
     width = max(len(s.candidates) for s in samples)
     entity_texts = [candidate_texts(s.candidates) for s in samples]
     flat = [t for texts in entity_texts for t in texts]
-    entity_rows = torch.from_numpy(embed_cached(embedder, flat, cache))
+    entity_rows = torch.from_numpy(embed_cached(embedder, flat, cache, precision))
     dim = entity_rows.shape[1]
     entities = torch.zeros(len(samples), width, dim)
     present = torch.zeros(len(samples), width, dtype=torch.bool)
@@ -149,7 +163,7 @@ def featurize(
     cues = [cue_text(s.clues) for s in samples]
 
     def vectors(texts: list[str]) -> torch.Tensor:
-        return torch.from_numpy(embed_cached(embedder, texts, cache))
+        return torch.from_numpy(embed_cached(embedder, texts, cache, precision))
 
     features = Features(
         mention=vectors([s.mention for s in samples]),
@@ -162,6 +176,6 @@ def featurize(
     )
     if image_encoder is not None:
         features.image, features.image_present = image_features(
-            *image_encoder, [s.image for s in samples]
+            *image_encoder, [s.image for s in samples], precision
         )
     return features

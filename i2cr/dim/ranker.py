@@ -13,6 +13,7 @@ import torch
 from i2cr.datasets import Sample
 from i2cr.dim.features import featurize
 from i2cr.dim.model import DimConfig, DimFusion
+from i2cr.models.precision import Precision
 from i2cr.state import Candidate
 
 CONFIG_FILE = "config.json"
@@ -57,10 +58,18 @@ class DimRanker:
         """Wrap a trained model."""
         self.model = model
 
-    def score_samples(self, samples: list[Sample]) -> list[list[float]]:
-        """Each sample's candidate scores, in the samples' candidate order."""
+    def score_samples(
+        self, samples: list[Sample], precision: Precision = "auto"
+    ) -> list[list[float]]:
+        """Each sample's candidate scores, in the samples' candidate order.
+
+        `precision` is that of the feature encoders; the DIM model itself runs in float32.
+        """
         features = featurize(
-            samples, self.model.config.embedder, image_encoder=self.model.config.image_encoder
+            samples,
+            self.model.config.embedder,
+            image_encoder=self.model.config.image_encoder,
+            precision=precision,
         )
         with torch.inference_mode():
             scores = self.model(features)
@@ -74,6 +83,7 @@ class DimRanker:
         context: str = "",
         clues: dict[str, str] | None = None,
         image: str | None = None,
+        precision: Precision = "auto",
     ) -> list[int]:
         """Candidate positions, best first (ties keep the input order)."""
         sample = Sample(
@@ -84,7 +94,7 @@ class DimRanker:
             candidates=candidates,
             clues=clues or {},
         )
-        scores = self.score_samples([sample])[0]
+        scores = self.score_samples([sample], precision)[0]
         return sorted(range(len(scores)), key=lambda i: -scores[i])
 
 

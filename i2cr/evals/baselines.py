@@ -47,7 +47,11 @@ class EmbedderRanking:
         """Rank the candidates by the embedder's score; ties keep the given order."""
         candidates = input["candidates"]
         order = embedder_order(
-            context.embedder, input["mention"], input.get("context", ""), candidates
+            context.embedder,
+            input["mention"],
+            input.get("context", ""),
+            candidates,
+            precision=context.precision,
         )
         return _output(candidates, order, context.top_k, "embedder ranking")
 

@@ -154,13 +154,15 @@ def _embedding_chunks(samples: Iterable[Sample], options: DataOptions) -> Iterat
     for sample in samples:
         sample_texts = embedder_texts(sample.mention, sample.context, sample.candidates)
         if chunk and len(texts) + len(sample_texts) > EMBEDDING_CACHE_SIZE // 2:
-            embed(options.ranking_context.embedder, texts)
+            embed(
+                options.ranking_context.embedder, texts, precision=options.ranking_context.precision
+            )
             yield chunk
             chunk, texts = [], []
         chunk.append(sample)
         texts.extend(sample_texts)
     if chunk:
-        embed(options.ranking_context.embedder, texts)
+        embed(options.ranking_context.embedder, texts, precision=options.ranking_context.precision)
         yield chunk
 
 

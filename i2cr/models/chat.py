@@ -11,6 +11,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.rate_limiters import InMemoryRateLimiter
 
 from i2cr.context import Context
+from i2cr.models.precision import Precision
 
 LOCAL_PREFIX = "local:"
 OPENAI_PREFIX = "openai:"
@@ -33,6 +34,7 @@ def load_selector(context: Context) -> BaseChatModel:
         context.adapter,
         context.selector_base_url,
         context.selector_max_tokens,
+        context.precision,
         RemoteLimits(
             context.selector_timeout_s,
             context.selector_retries,
@@ -67,13 +69,21 @@ class RemoteLimits:
 
 @lru_cache(maxsize=8)
 def _load(
-    spec: str, adapter: str, base_url: str, max_tokens: int, limits: RemoteLimits
+    spec: str,
+    adapter: str,
+    base_url: str,
+    max_tokens: int,
+    precision: Precision,
+    limits: RemoteLimits,
 ) -> BaseChatModel:
     if spec.startswith(LOCAL_PREFIX):
         from i2cr.models.local_chat import LocalChatModel
 
         return LocalChatModel(
-            base=spec.removeprefix(LOCAL_PREFIX), adapter=adapter, max_new_tokens=max_tokens
+            base=spec.removeprefix(LOCAL_PREFIX),
+            adapter=adapter,
+            precision=precision,
+            max_new_tokens=max_tokens,
         )
     from langchain.chat_models import init_chat_model
 

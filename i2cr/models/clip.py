@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from i2cr.images import ImageLimits, ImageSource, LoadedImage, load_image, run_context
+from i2cr.models.precision import Precision, ResolvedPrecision, resolve_precision, torch_dtype
 
 if TYPE_CHECKING:
     import torch
@@ -23,16 +24,25 @@ RANDOM_WEIGHTS = "random"
 LOGIT_SCALE = 100.0
 _CACHE_SIZE = 1024
 
-_image_features: OrderedDict[tuple[str, str, str], torch.Tensor] = OrderedDict()
+_image_features: OrderedDict[tuple[str, str, ResolvedPrecision, str], torch.Tensor] = OrderedDict()
 
 
-@lru_cache(maxsize=2)
-def load_clip(model_name: str, pretrained: str) -> tuple[Any, Any, Any]:
+def load_clip(
+    model_name: str, pretrained: str, precision: Precision = "auto"
+) -> tuple[Any, Any, Any]:
     """(model, image preprocess, tokenizer) for an open_clip model, in eval mode on the CPU.
 
     `pretrained` is an open_clip tag (e.g. 'laion2b_s39b_b160k'), a checkpoint path, or
-    'random' for randomly initialised weights (tests only: scores are meaningless).
+    'random' for randomly initialised weights (tests only: scores are meaningless). The
+    weights are cast to `precision`; images go in as that dtype (`clip_scores` does it).
     """
+    return _load_clip(model_name, pretrained, resolve_precision(precision))
+
+
+@lru_cache(maxsize=2)
+def _load_clip(
+    model_name: str, pretrained: str, precision: ResolvedPrecision
+) -> tuple[Any, Any, Any]:
     try:
         import open_clip
     except ImportError as err:
@@ -51,7 +61,7 @@ def load_clip(model_name: str, pretrained: str) -> tuple[Any, Any, Any]:
             f"cannot load open_clip {model_name!r} weights {pretrained!r}: {err} "
             f"(known tags: {tags}, a checkpoint path, or 'random')"
         ) from err
-    model.eval()
+    model.to(torch_dtype(precision)).eval()
     return model, preprocess, open_clip.get_tokenizer(model_name)
 
 
@@ -61,26 +71,30 @@ def clip_scores(
     image: ImageSource | LoadedImage,
     texts: list[str],
     limits: ImageLimits | None = None,
+    precision: Precision = "auto",
 ) -> list[float]:
     """100 x cosine(image, text) for each text, the scale the paper's beta uses.
 
-    The image's features are computed once per (model, weights, image content), so IAV's
-    repeated checks of one mention image cost only the text side.
+    The model runs in `precision`, the cosine in float32. The image's features are computed
+    once per (model, weights, precision, image content), so IAV's repeated checks of one
+    mention image cost only the text side.
     """
     import torch
 
     if not isinstance(image, LoadedImage):
         image = load_image(image, limits or ImageLimits.from_context(run_context()))
-    model, preprocess, tokenizer = load_clip(model_name, pretrained)
-    key = (model_name, pretrained, image.content_hash)
+    resolved = resolve_precision(precision)
+    model, preprocess, tokenizer = load_clip(model_name, pretrained, resolved)
+    key = (model_name, pretrained, resolved, image.content_hash)
     with torch.inference_mode():
         image_features = _image_features.get(key)
         if image_features is None:
-            image_features = _unit(model.encode_image(preprocess(image.image).unsqueeze(0)))[0]
+            pixels = preprocess(image.image).unsqueeze(0).to(torch_dtype(resolved))
+            image_features = _unit(model.encode_image(pixels).float())[0]
             _image_features[key] = image_features
             while len(_image_features) > _CACHE_SIZE:
                 _image_features.popitem(last=False)
-        text_features = _unit(model.encode_text(tokenizer(texts)))
+        text_features = _unit(model.encode_text(tokenizer(texts)).float())
     return [float(s) for s in LOGIT_SCALE * (text_features @ image_features)]
 
 

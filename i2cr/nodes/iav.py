@@ -29,10 +29,18 @@ def iav(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     score: float | None = None
     if state.image_ok and context.clip_pretrained:
         assert state.image is not None
-        score = clip_scores(context.clip_model, context.clip_pretrained, state.image, [entity])[0]
+        score = clip_scores(
+            context.clip_model,
+            context.clip_pretrained,
+            state.image,
+            [entity],
+            precision=context.precision,
+        )[0]
         method, threshold = "clip", context.beta
     elif context.iav_without_encoder == "text" and image_as_text(state):
-        score = cosine(context.embedder, image_as_text(state), [entity])[0]
+        score = cosine(
+            context.embedder, image_as_text(state), [entity], precision=context.precision
+        )[0]
         method, threshold = "clue_text", context.beta_text
     else:
         method, threshold = "skipped", 0.0

@@ -35,7 +35,12 @@ def icr(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     score = None
     if attempt["selected"] is not None:
         candidate = state.candidates[attempt["selected"]]
-        score = cosine(context.embedder, mention_text(state), [entity_text(candidate)])[0]
+        score = cosine(
+            context.embedder,
+            mention_text(state),
+            [entity_text(candidate)],
+            precision=context.precision,
+        )[0]
     passed = score is not None and score > context.alpha
     scored = Attempt(
         **{

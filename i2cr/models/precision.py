@@ -1,0 +1,66 @@
+"""Floating-point precision of the local models: bfloat16 where the hardware runs it fast.
+
+CUDA GPUs and CPUs with AMX or AVX-512 BF16 instructions run bfloat16 matmuls several times
+faster than float32; elsewhere bfloat16 on a CPU is emulated and slower, so float32 is used.
+"""
+
+from __future__ import annotations
+
+import platform
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast, get_args
+
+if TYPE_CHECKING:
+    import torch
+
+Precision = Literal["auto", "bfloat16", "float32"]
+ResolvedPrecision = Literal["bfloat16", "float32"]
+
+BF16_CPU_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
+CPUINFO = Path("/proc/cpuinfo")
+
+
+def cpu_flags(cpuinfo: str) -> set[str]:
+    """The CPU feature flags listed in the text of /proc/cpuinfo."""
+    flags: set[str] = set()
+    for line in cpuinfo.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == "flags":
+            flags.update(value.split())
+    return flags
+
+
+@lru_cache(maxsize=1)
+def cpu_supports_bfloat16() -> bool:
+    """Whether this CPU has native bfloat16 instructions (AMX or AVX-512 BF16)."""
+    if platform.system() == "Linux" and CPUINFO.is_file():
+        return bool(cpu_flags(CPUINFO.read_text(errors="replace")) & BF16_CPU_FLAGS)
+    import torch
+
+    # oneDNN's own check, where there is no /proc/cpuinfo (macOS, Windows).
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+@lru_cache(maxsize=1)
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device (models are then placed on it)."""
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def resolve_precision(precision: str) -> ResolvedPrecision:
+    """The precision to run in: 'auto' is bfloat16 on CUDA or a bfloat16 CPU, else float32."""
+    if precision == "auto":
+        return "bfloat16" if cuda_available() or cpu_supports_bfloat16() else "float32"
+    if precision not in get_args(ResolvedPrecision):
+        raise ValueError(f"precision={precision!r} must be one of {list(get_args(Precision))}")
+    return cast(ResolvedPrecision, precision)
+
+
+def torch_dtype(precision: str) -> torch.dtype:
+    """The torch dtype of a precision setting ('auto' resolved first)."""
+    import torch
+
+    return torch.bfloat16 if resolve_precision(precision) == "bfloat16" else torch.float32
