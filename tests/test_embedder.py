@@ -1,7 +1,10 @@
+import json
+
 import numpy as np
 
 from i2cr.models import embedder
-from i2cr.models.embedder import cosine, embed, load_embedder
+from i2cr.models.embedder import cosine, embed, load_embedder, resolve_embedder
+from i2cr.models.text_encoders import MeanPoolingEncoder, is_mean_pooling_folder
 
 
 def test_texts_embedded_before_are_not_encoded_again(monkeypatch):
@@ -34,3 +37,34 @@ def test_the_cache_keeps_only_the_most_recent_texts(monkeypatch):
     assert len(embedder._embeddings) == 2
     assert cosine("minilm", "the governor", ["a politician", "an author"]) == scores
     assert scores[0] > scores[1]
+
+
+def test_minilm_runs_on_transformers_alone_with_sentence_transformers_embeddings():
+    from sentence_transformers import SentenceTransformer
+
+    texts = ["Ed Rendell, American politician", "a jazz saxophonist", "the governor"]
+    assert isinstance(load_embedder("minilm", "float32"), MeanPoolingEncoder)
+    reference = SentenceTransformer(resolve_embedder("minilm"), device="cpu")
+    expected = reference.encode(texts, normalize_embeddings=True)
+    assert np.allclose(embed("minilm", texts, precision="float32"), expected, atol=1e-5)
+
+
+def test_other_pooling_goes_through_sentence_transformers(tmp_path):
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pooling",
+            "type": "sentence_transformers.models.Pooling",
+        },
+    ]
+    (tmp_path / "modules.json").write_text(json.dumps(modules))
+    (tmp_path / "1_Pooling").mkdir()
+    pooling = {"pooling_mode_mean_tokens": True}
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    assert is_mean_pooling_folder(tmp_path)
+    pooling["pooling_mode_cls_token"] = True
+    (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    assert not is_mean_pooling_folder(tmp_path)
+    assert not is_mean_pooling_folder(tmp_path / "1_Pooling")

@@ -13,7 +13,7 @@ from langchain_core.messages import HumanMessage
 from PIL import Image
 
 from i2cr.context import Context
-from i2cr.models import precision
+from i2cr.models import embedder, precision
 from i2cr.models.chat import load_selector
 from i2cr.models.clip import clip_scores, load_clip
 from i2cr.models.embedder import embed, load_embedder
@@ -47,7 +47,7 @@ def test_cpuinfo_flags_decide_bfloat16_support():
 
 def test_auto_takes_float32_where_the_processor_lacks_bfloat16(cpu_without_bfloat16):
     assert precision.resolve_precision("auto") == "float32"
-    assert dtype_of(load_embedder("minilm")) == torch.float32
+    assert dtype_of(load_embedder("minilm").model) == torch.float32
     assert precision.resolve_precision("bfloat16") == "bfloat16"
 
 
@@ -76,7 +76,7 @@ def test_bfloat16_selector_has_bfloat16_weights_and_answers():
 def test_bfloat16_embeddings_are_close_to_float32():
     full = embed("minilm", TEXTS, precision="float32")
     half = embed("minilm", TEXTS, precision="bfloat16")
-    assert dtype_of(load_embedder("minilm", "bfloat16")) == torch.bfloat16
+    assert dtype_of(load_embedder("minilm", "bfloat16").model) == torch.bfloat16
     assert half.dtype == np.float32
     assert np.allclose(np.linalg.norm(half, axis=1), 1.0, atol=1e-5)
     assert (np.sum(full * half, axis=1) > 0.99).all()
@@ -92,3 +92,11 @@ def test_bfloat16_clip_scores_are_close_to_float32_on_the_same_weights():
         text_vectors = full.encode_text(tokenizer(TEXTS))
     expected = 100 * torch.nn.functional.cosine_similarity(text_vectors, image_vector[None])
     assert scores == pytest.approx(expected.tolist(), abs=1.0)
+
+
+def test_a_bfloat16_embedding_does_not_depend_on_the_texts_embedded_with_it(monkeypatch):
+    monkeypatch.setattr(embedder, "_embeddings", embedder.OrderedDict())
+    together = embed("minilm", TEXTS, precision="bfloat16")
+    embedder._embeddings.clear()
+    alone = np.stack([embed("minilm", [text], precision="bfloat16")[0] for text in TEXTS])
+    assert np.array_equal(together, alone)

