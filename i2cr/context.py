@@ -6,10 +6,12 @@ Every field can be overridden by an environment variable named `I2CR_<FIELD>` (f
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields
 from typing import Literal, get_args, get_type_hints
 
+from i2cr.errors import SettingError
 from i2cr.models.adapters import ADAPTER_FOR_SELECTOR
 from i2cr.models.precision import Precision
 from i2cr.selection import FUZZY_MARGIN, FUZZY_MIN_SCORE
@@ -19,6 +21,39 @@ CLUE_TOOLS = ("ocr", "caption", "dense_caption", "tags")
 ENV_PREFIX = "I2CR_"
 RankerKind = Literal["none", "embedder", "dim"]
 
+# What touches the server's disk, network, models or shared limits: set by whoever starts the
+# process (environment, CLI, a Context built in Python), never by a server client's run context.
+OPERATOR_SETTINGS = frozenset(
+    {
+        "selector",
+        "selector_adapter",
+        "selector_base_url",
+        "selector_max_tokens",
+        "selector_timeout_s",
+        "selector_retries",
+        "selector_requests_per_second",
+        "embedder",
+        "precision",
+        "clip_model",
+        "clip_pretrained",
+        "clue_providers",
+        "hub_models",
+        "clue_cache_dir",
+        "allow_image_urls",
+        "image_max_bytes",
+        "image_max_pixels",
+        "image_timeout_s",
+        "image_root",
+        "kg",
+        "ranker_weights",
+        "max_mention_chars",
+        "max_context_chars",
+        "max_desc_chars",
+        "max_clue_chars",
+        "max_candidates",
+    }
+)
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -26,6 +61,14 @@ _FALSE = {"0", "false", "no", "off"}
 @dataclass(kw_only=True)
 class Context:
     """The settings of one I2CR run (selector, models, thresholds, rounds, switches)."""
+
+    def __new__(cls, *args: object, **settings: object) -> Context:
+        """Refuse unknown setting names, listing the known ones (before the dataclass init)."""
+        unknown = sorted(set(settings) - {f.name for f in fields(cls)})
+        if unknown:
+            known = ", ".join(f.name for f in fields(cls))
+            raise SettingError(f"unknown settings {unknown}; the settings are: {known}")
+        return super().__new__(cls)
 
     selector: str = field(
         default="local:smollm2",
@@ -272,21 +315,58 @@ class Context:
         default="",
         metadata={"description": "Folder of DIM weights; empty: the weights shipped with i2cr."},
     )
+    image_root: str = field(
+        default="",
+        metadata={
+            "description": "Folder the mention images are read from: relative image paths "
+            "resolve inside it and paths outside it are refused. Empty: any path, except in "
+            "runs from a server's clients, which then may not name image files at all."
+        },
+    )
+    max_mention_chars: int = field(
+        default=1000,
+        metadata={"description": "Longest mention text kept; longer ones are cut (a warning)."},
+    )
+    max_context_chars: int = field(
+        default=2000,
+        metadata={
+            "description": "Longest mention context kept for the selector and the embedder; "
+            "longer ones are cut (a warning)."
+        },
+    )
+    max_desc_chars: int = field(
+        default=2000,
+        metadata={"description": "Longest candidate description kept; longer ones are cut."},
+    )
+    max_clue_chars: int = field(
+        default=3000,
+        metadata={"description": "Longest image clue text kept; longer ones are cut."},
+    )
+    max_candidates: int = field(
+        default=100,
+        metadata={"description": "Most candidates given with an input that are kept."},
+    )
 
     def __post_init__(self) -> None:
-        """Apply `I2CR_*` environment overrides to fields left at their default, then validate."""
+        """Apply `I2CR_*` overrides to fields at their default, convert, then check ranges.
+
+        Every value is converted to its field's type here, whatever its source.
+        """
         hints = get_type_hints(type(self))
         for f in fields(self):
+            value = getattr(self, f.name)
             raw = os.environ.get(ENV_PREFIX + f.name.upper())
-            if raw is None or getattr(self, f.name) != f.default:
-                continue
-            setattr(self, f.name, convert_setting(f.name, raw, hints[f.name]))
+            if raw is not None and value == f.default:
+                value = raw
+            setattr(self, f.name, coerce_setting(f.name, value, hints[f.name]))
         self._validate()
 
     def _validate(self) -> None:
         unknown = [t for t in self.clue_tool_order if t not in CLUE_TOOLS]
         if unknown:
-            raise ValueError(f"clue_order names unknown tools {unknown}; known: {list(CLUE_TOOLS)}")
+            raise SettingError(
+                f"clue_order names unknown tools {unknown}; known: {list(CLUE_TOOLS)}"
+            )
         for name in (
             "k",
             "top_k",
@@ -295,16 +375,21 @@ class Context:
             "image_max_bytes",
             "image_max_pixels",
             "ranker_keep",
+            "max_mention_chars",
+            "max_context_chars",
+            "max_desc_chars",
+            "max_clue_chars",
+            "max_candidates",
         ):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+                raise SettingError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.max_reselect < 0:
-            raise ValueError(f"max_reselect must be >= 0, got {self.max_reselect}")
+            raise SettingError(f"max_reselect must be >= 0, got {self.max_reselect}")
         if not self.selector_timeout_s > 0:
-            raise ValueError(f"selector_timeout_s must be > 0, got {self.selector_timeout_s}")
+            raise SettingError(f"selector_timeout_s must be > 0, got {self.selector_timeout_s}")
         for name in ("selector_retries", "selector_requests_per_second"):
             if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise SettingError(f"{name} must be >= 0, got {getattr(self, name)}")
         self.provider_for("ocr")
 
     @property
@@ -326,25 +411,59 @@ class Context:
             if "=" in part:
                 name, provider = (s.strip() for s in part.split("=", 1))
                 if name not in CLUE_TOOLS:
-                    raise ValueError(f"clue_providers names unknown tool {name!r}")
+                    raise SettingError(f"clue_providers names unknown tool {name!r}")
                 overrides[name] = provider
             else:
                 default = part
         return overrides.get(tool, default)
 
 
-def convert_setting(name: str, raw: str, hint: object) -> object:
-    """Convert a setting given as text to the field's type, with a clear error."""
+def coerce_setting(name: str, value: object, hint: object) -> object:
+    """A setting's value as its field's type: SettingError naming the field otherwise.
+
+    The value may be text (environment, CLI) or typed (Python, JSON).
+    """
     if hint is bool:
-        if raw.lower() in _TRUE | _FALSE:
-            return raw.lower() in _TRUE
-        raise ValueError(f"{name}={raw!r} is not a boolean")
-    if hint in (int, float):
-        try:
-            return hint(raw)
-        except ValueError:
-            raise ValueError(f"{name}={raw!r} is not a {hint.__name__}") from None
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise SettingError(f"{name}={value!r} is not a boolean (true or false)")
+    if hint is int:
+        return _integer(name, value)
+    if hint is float:
+        return _finite_number(name, value)
+    if not isinstance(value, str):
+        raise SettingError(f"{name}={value!r} is not text")
     choices = get_args(hint)
-    if choices and raw not in choices:
-        raise ValueError(f"{name}={raw!r} must be one of {list(choices)}")
-    return raw
+    if choices and value not in choices:
+        raise SettingError(f"{name}={value!r} must be one of {list(choices)}")
+    return value
+
+
+def _integer(name: str, value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise SettingError(f"{name}={value!r} is not an integer")
+
+
+def _finite_number(name: str, value: object) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise SettingError(f"{name}={value!r} is not a number") from None
+    else:
+        raise SettingError(f"{name}={value!r} is not a number")
+    if not math.isfinite(number):
+        raise SettingError(f"{name}={value!r} must be a finite number")
+    return number

@@ -3,3 +3,7 @@
 
 class InputError(ValueError):
     """The mention's input is unusable (empty mention, no candidates and no KG, bad rows)."""
+
+
+class SettingError(ValueError):
+    """A setting is unknown, of the wrong type or out of range, or not the caller's to set."""

@@ -64,12 +64,13 @@ def run_context() -> Context:
     from langgraph.runtime import get_runtime
 
     from i2cr.context import Context
+    from i2cr.serving import run_settings
 
     try:
-        context = getattr(get_runtime(Context), "context", None)
+        runtime = get_runtime(Context)
     except (RuntimeError, KeyError):
-        context = None
-    return context if isinstance(context, Context) else Context()
+        return Context()
+    return run_settings(runtime)
 
 
 def load_image(source: ImageSource, limits: ImageLimits | None = None) -> LoadedImage:
@@ -96,6 +97,30 @@ def image_problem(source: ImageSource | None, limits: ImageLimits | None = None)
     except ImageError as err:
         return str(err)
     return None
+
+
+def image_in_root(source: ImageSource, root: str, *, served: bool) -> ImageSource:
+    """The image source with a file path resolved inside the image root `root`.
+
+    Relative paths resolve against the root; a path that leads outside it (an absolute path,
+    `..`, a link) is refused before the file is looked at, so the message never tells whether
+    it exists. Without a root, paths are taken as given, except in a served run (`served`):
+    a server's client may then name no file at all. Bytes and URLs pass unchanged.
+    """
+    if isinstance(source, bytes) or str(source).lower().startswith(URL_SCHEMES):
+        return source
+    if not root:
+        if served:
+            raise ImageError(
+                "image file paths are not accepted: this server has no image folder "
+                "(its operator sets I2CR_IMAGE_ROOT)"
+            )
+        return source
+    base = Path(root).resolve()
+    path = (base / source).resolve()
+    if not path.is_relative_to(base):
+        raise ImageError(f"image path outside the allowed image folder: {source}")
+    return str(path)
 
 
 def read_image_bytes(source: ImageSource, limits: ImageLimits) -> tuple[bytes, str]:

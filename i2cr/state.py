@@ -112,7 +112,8 @@ class InputState:
     provider reads it. `candidates` skips retrieval when given.
     """
 
-    mention: str
+    # Defaulted so that an input without one reaches the retrieve node's clear InputError.
+    mention: str = ""
     context: str = ""
     image: str | None = None
     candidates: list[Candidate] = field(default_factory=list)

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from i2cr.cli.options import context_from
 from i2cr.context import Context
+from i2cr.errors import SettingError
 
 
 def test_environment_overrides_defaults(monkeypatch):
@@ -21,7 +23,7 @@ def test_explicit_value_beats_environment(monkeypatch):
 @pytest.mark.parametrize(
     ("env", "value", "message"),
     [
-        ("I2CR_ALPHA", "high", "alpha='high' is not a float"),
+        ("I2CR_ALPHA", "high", "alpha='high' is not a number"),
         ("I2CR_USE_ICR", "maybe", "use_icr='maybe' is not a boolean"),
         ("I2CR_FALLBACK", "random", "fallback='random' must be one of"),
         ("I2CR_CLUE_ORDER", "ocr,smell", "unknown tools"),
@@ -39,3 +41,50 @@ def test_clue_providers_default_and_overrides():
     assert context.provider_for("tags") == "carried"
     with pytest.raises(ValueError, match="unknown tool"):
         Context(clue_providers="smell=nose")
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"use_icr": "false"}, ("use_icr", False)),
+        ({"use_vif": "TRUE"}, ("use_vif", True)),
+        ({"alpha": "0.25"}, ("alpha", 0.25)),
+        ({"alpha": 1}, ("alpha", 1.0)),
+        ({"k": "7"}, ("k", 7)),
+        ({"k": 7.0}, ("k", 7)),
+    ],
+)
+def test_values_as_text_or_json_become_the_field_type(settings, expected):
+    name, value = expected
+    got = getattr(Context(**settings), name)
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"ranker": "foo"}, r"ranker='foo' must be one of \['none', 'embedder', 'dim'\]"),
+        ({"alpha": "abc"}, "alpha='abc' is not a number"),
+        ({"alpha": float("nan")}, "alpha=nan must be a finite number"),
+        ({"beta": "inf"}, "beta='inf' must be a finite number"),
+        ({"fallback": "bogus"}, "fallback='bogus' must be one of"),
+        ({"use_icr": "perhaps"}, "use_icr='perhaps' is not a boolean"),
+        ({"use_icr": 0}, "use_icr=0 is not a boolean"),
+        ({"k": "ten"}, "k='ten' is not an integer"),
+        ({"k": 2.5}, "k=2.5 is not an integer"),
+        ({"k": -1}, "k must be at least 1"),
+        ({"selector": 3}, "selector=3 is not text"),
+        ({"alpah": 0.3}, r"unknown settings \['alpah'\]; the settings are: selector, .*alpha"),
+    ],
+)
+def test_bad_values_from_python_or_json_are_clear_errors(settings, message):
+    with pytest.raises(SettingError, match=message):
+        Context(**settings)
+
+
+def test_cli_set_goes_through_the_same_checks():
+    assert context_from(["use_icr=false", "alpha=0.3"]).use_icr is False
+    with pytest.raises(SettingError, match="unknown settings"):
+        context_from(["alpah=0.3"])
+    with pytest.raises(SettingError, match="expected FIELD=VALUE"):
+        context_from(["alpha"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,12 +25,23 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def image_root(tmp_path_factory):
+    """The server's image folder (one image) next to a file a client must not reach."""
+    base = tmp_path_factory.mktemp("served")
+    root = base / "images"
+    root.mkdir()
+    Image.new("RGB", (8, 8), "red").save(root / "inside.png")
+    Image.new("RGB", (8, 8), "blue").save(base / "secret.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(image_root):
     if shutil.which("langgraph") is None:
         pytest.skip("langgraph-cli is not installed (pip install 'langgraph-cli[inmem]')")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
-    env.update(LANGSMITH_TRACING="false", HF_HUB_OFFLINE="1")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k[:5] != "I2CR_"}
+    env.update(LANGSMITH_TRACING="false", HF_HUB_OFFLINE="1", I2CR_IMAGE_ROOT=str(image_root))
     process = subprocess.Popen(
         ["langgraph", "dev", "--no-browser", "--no-reload", "--port", str(port)],
         cwd=ROOT,
@@ -58,6 +70,25 @@ def test_ok_endpoint(server):
     assert httpx.get(f"{server}/ok", timeout=5).json()["ok"] is True
 
 
+CANDIDATES = [
+    {"name": "Ed Rendell", "desc": "American politician, governor of Pennsylvania.", "qid": "Q2"},
+    {"name": "Ruth Rendell", "desc": "English author of crime novels.", "qid": "Q1"},
+]
+TEXT_ONLY = {"use_iav": False, "use_vif": False}
+
+
+def run(server, input_fields, context, timeout=300):
+    """POST one run and wait; the reply's JSON (a result, or LangGraph's `__error__`)."""
+    body = {
+        "assistant_id": "i2cr",
+        "input": {"mention": "Ed Rendell", "candidates": CANDIDATES, **input_fields},
+        "context": context,
+    }
+    reply = httpx.post(f"{server}/runs/wait", json=body, timeout=timeout)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
 def test_run_through_http_api_links_an_entity(server):
     body = {
         "assistant_id": "i2cr",
@@ -81,3 +112,80 @@ def test_run_through_http_api_links_an_entity(server):
     assert result["entity"] in {"Ed Rendell", "Ruth Rendell"}
     assert result["qid"] in {"Q1", "Q2"}
     assert result["selector_calls"] >= 1
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        {"kg": "/etc/passwd"},
+        {"allow_image_urls": True},
+        {"clue_cache_dir": "/tmp/written-by-a-client"},
+        {"image_root": "/"},
+        {"selector_base_url": "http://127.0.0.1:9"},
+        {"selector": "local:/etc"},
+    ],
+)
+def test_client_cannot_change_server_settings(server, attack):
+    error = run(server, {}, {**TEXT_ONLY, **attack})["__error__"]
+    [name] = attack
+    assert error["error"] == "SettingError"
+    assert f"a run's context cannot set {name}" in error["message"]
+    assert f"I2CR_{name.upper()}" in error["message"]
+
+
+def test_run_settings_given_as_text_are_converted(server):
+    out = run(server, {}, {**TEXT_ONLY, "use_icr": "false"})
+    assert out["result"]["entity"] in {"Ed Rendell", "Ruth Rendell"}
+    assert all(a["icr_score"] is None for a in out["attempts"])
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"ranker": "foo"}, "ranker='foo' must be one of ['none', 'embedder', 'dim']"),
+        ({"alpha": "abc"}, "alpha='abc' is not a number"),
+        ({"use_icr": "perhaps"}, "use_icr='perhaps' is not a boolean (true or false)"),
+    ],
+)
+def test_bad_run_settings_are_refused(server, context, message):
+    error = run(server, {}, context)["__error__"]
+    assert error == {"error": "SettingError", "message": message}
+
+
+@pytest.mark.parametrize(
+    "path", ["/etc/passwd", "../secret.png", "../../../../etc/passwd", "../no-such-file.png"]
+)
+def test_image_paths_outside_the_server_folder_are_refused_alike(server, path):
+    out = run(server, {"image": path}, TEXT_ONLY)
+    assert out["result"]["entity"] in {"Ed Rendell", "Ruth Rendell"}
+    assert out["warnings"] == [
+        f"image path outside the allowed image folder: {path}; visual steps use only the "
+        "clues given with the input"
+    ]
+
+
+def test_image_inside_the_server_folder_is_read(server):
+    out = run(server, {"image": "inside.png"}, TEXT_ONLY)
+    assert out["warnings"] == []
+
+
+def test_input_without_a_mention_is_an_input_error(server):
+    body = {"assistant_id": "i2cr", "input": {"candidates": CANDIDATES}, "context": TEXT_ONLY}
+    reply = httpx.post(f"{server}/runs/wait", json=body, timeout=300)
+    assert reply.json()["__error__"]["error"] == "InputError"
+
+
+def test_a_one_megabyte_context_costs_a_normal_run_and_blocks_nothing(server):
+    context = "Governor Ed Rendell announced the state budget. "
+    started = time.perf_counter()
+    normal = run(server, {"context": context}, {})
+    normal_s = time.perf_counter() - started
+    started = time.perf_counter()
+    huge = run(server, {"context": context + "x" * 1_000_000}, {})
+    huge_s = time.perf_counter() - started
+    assert huge["result"]["entity"] == normal["result"]["entity"]
+    assert "context cut from 1000048 to 2000 characters" in huge["warnings"]
+    assert huge_s < max(3 * normal_s, 10), (normal_s, huge_s)
+    started = time.perf_counter()
+    run(server, {"context": context}, {})
+    assert time.perf_counter() - started < max(3 * normal_s, 10)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import fields
-from typing import get_type_hints
 
-from i2cr.context import Context, convert_setting
+from i2cr.context import Context
+from i2cr.errors import SettingError
 
 
 def add_context_options(parser: argparse.ArgumentParser) -> None:
@@ -23,12 +23,14 @@ def add_context_options(parser: argparse.ArgumentParser) -> None:
 
 
 def context_from(settings: list[str]) -> Context:
-    """A Context from `FIELD=VALUE` strings (environment variables fill the rest)."""
-    hints = get_type_hints(Context)
+    """A Context from `FIELD=VALUE` strings (environment variables fill the rest).
+
+    The Context converts and checks each value, as it does for every other source.
+    """
     values = {}
     for setting in settings:
         name, sep, raw = setting.partition("=")
-        if not sep or name not in hints:
-            raise ValueError(f"--set {setting!r}: expected FIELD=VALUE with a Context field")
-        values[name] = convert_setting(name, raw, hints[name])
+        if not sep:
+            raise SettingError(f"--set {setting!r}: expected FIELD=VALUE")
+        values[name.strip()] = raw
     return Context(**values)  # type: ignore[arg-type]

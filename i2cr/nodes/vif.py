@@ -53,7 +53,8 @@ def _clue_step(tool_name: str, state: State, context: Context) -> ClueStep:
         return step
     try:
         tool = get_clue_tool(tool_name, provider)
-        step["text"] = str(tool.invoke({"image": state.image, "carried": state.clues})).strip()
+        text = str(tool.invoke({"image": state.image, "carried": state.clues})).strip()
+        step["text"] = text[: context.max_clue_chars]
     except Exception as err:  # a failing model must not end the mention's run
         step["error"] = f"{type(err).__name__}: {err}"
     step["used"] = bool(step["text"])

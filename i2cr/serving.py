@@ -1,0 +1,41 @@
+"""Runs started by a LangGraph server's clients: their context may hold run settings only.
+
+LangGraph builds a run's `Context` from the client's JSON `context`; a run carries
+`server_info` exactly when a LangGraph server (`langgraph dev`, LangGraph Server) started it.
+In such a run an operator setting (see `OPERATOR_SETTINGS`) must be what the server's
+operator set: a client asking for another value is refused, naming the settings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from i2cr.context import ENV_PREFIX, OPERATOR_SETTINGS, Context
+from i2cr.errors import SettingError
+
+
+def is_served(runtime: Any) -> bool:
+    """Tell whether a LangGraph server's client started the run of this runtime."""
+    return getattr(runtime, "server_info", None) is not None
+
+
+def run_settings(runtime: Any) -> Context:
+    """The run's context (the operator's defaults when none came), checked for served runs."""
+    context = getattr(runtime, "context", None)
+    if not isinstance(context, Context):
+        return Context()
+    if is_served(runtime):
+        refuse_operator_settings(context)
+    return context
+
+
+def refuse_operator_settings(context: Context) -> None:
+    """Raise SettingError when the context sets an operator setting the operator did not."""
+    operator = Context()
+    changed = sorted(n for n in OPERATOR_SETTINGS if getattr(context, n) != getattr(operator, n))
+    if changed:
+        variables = ", ".join(ENV_PREFIX + name.upper() for name in changed)
+        raise SettingError(
+            f"a run's context cannot set {', '.join(changed)}: these are server settings, set "
+            f"by whoever starts the server ({variables})"
+        )
