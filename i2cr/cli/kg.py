@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
@@ -78,6 +79,8 @@ def run_build(args: argparse.Namespace) -> int:
     rows = tqdm(chain(from_datasets, from_files), total=total, unit="entity", desc="build")
     source = ", ".join([*args.entities, *args.dataset])
     summary = build_store(rows, args.store, source=source)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     print(
         f"{summary.entities} entities, {summary.labels} labels, {summary.grams} trigrams, "
         f"{summary.bytes / 2**20:.1f} MiB -> {args.store}"
@@ -87,6 +90,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_search(args: argparse.Namespace) -> int:
     """Print the top-k candidates."""
+    if args.k < 1:
+        raise InputError(f"-k must be at least 1, got {args.k}")
     candidates = open_kg(args.store).search(args.mention, args.k)
     if args.json:
         print(json.dumps(candidates, ensure_ascii=False, indent=2))

@@ -15,7 +15,7 @@ import sqlite3
 import threading
 from array import array
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +50,17 @@ INSERT_BATCH = 10_000
 PREPOOL_FACTOR = 10
 
 
+class CorruptStoreError(InputError):
+    """The KG store file cannot be read as SQLite: corrupt or truncated."""
+
+    def __init__(self, path: Path, err: sqlite3.DatabaseError) -> None:
+        """Name the file, what SQLite said, and how to rebuild it."""
+        super().__init__(
+            f"the KG store {path} is corrupt or truncated ({err}): rebuild it in place with "
+            f"`i2cr kg build {path} --entities ...`"
+        )
+
+
 def is_sqlite_file(path: str | Path) -> bool:
     """Tell whether the file is an SQLite database."""
     with Path(path).open("rb") as file:
@@ -63,12 +74,13 @@ def text_hash(*parts: str) -> str:
 
 @dataclass
 class BuildSummary:
-    """What a build wrote."""
+    """What a build wrote, and what it could not keep from the file it replaced."""
 
     entities: int
     labels: int
     grams: int
     bytes: int
+    warnings: list[str] = field(default_factory=list)
 
 
 class _IndexBuilder:
@@ -151,22 +163,41 @@ def build_store(
             "INSERT INTO meta VALUES (?, ?)",
             [("version", FORMAT_VERSION), ("source", source), ("entities", str(entity_count))],
         )
-        if target.is_file() and is_sqlite_file(target):
-            db.execute("ATTACH DATABASE ? AS previous", (str(target),))
-            if db.execute(
-                "SELECT 1 FROM previous.sqlite_master WHERE name = 'enrichments'"
-            ).fetchone():
-                db.execute("INSERT INTO enrichments SELECT * FROM previous.enrichments")
-            db.commit()
-            db.execute("DETACH DATABASE previous")
         db.commit()
+        warnings = _keep_enrichments(db, target)
     except BaseException:
         db.close()
         partial.unlink(missing_ok=True)
         raise
     db.close()
     os.replace(partial, target)
-    return BuildSummary(entity_count, len(index.label_sizes), gram_count, target.stat().st_size)
+    size = target.stat().st_size
+    return BuildSummary(entity_count, len(index.label_sizes), gram_count, size, warnings)
+
+
+def _keep_enrichments(db: sqlite3.Connection, target: Path) -> list[str]:
+    """Copy the enrichments of the store being replaced; a warning if it is unreadable."""
+    if not (target.is_file() and is_sqlite_file(target)):
+        return []
+    try:
+        db.execute("ATTACH DATABASE ? AS previous", (str(target),))
+        try:
+            if db.execute(
+                "SELECT 1 FROM previous.sqlite_master WHERE name = 'enrichments'"
+            ).fetchone():
+                db.execute("INSERT INTO enrichments SELECT * FROM previous.enrichments")
+            db.commit()
+        finally:
+            db.execute("DETACH DATABASE previous")
+    except sqlite3.DatabaseError as err:
+        # Journaling is off while building: undo a partial copy by hand.
+        db.execute("DELETE FROM enrichments")
+        db.commit()
+        return [
+            f"the store being replaced, {target}, is unreadable ({err}): its enrichments "
+            "are not kept"
+        ]
+    return []
 
 
 def _flush(
@@ -209,7 +240,12 @@ class SqliteKG:
         self._db = sqlite3.connect(
             f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False
         )
-        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        try:
+            meta = dict(self._rows("SELECT key, value FROM meta", []))
+        except sqlite3.OperationalError as err:
+            raise InputError(
+                f"not a KG store ({err}; build one with `i2cr kg build`): {path}"
+            ) from err
         if meta.get("version") != FORMAT_VERSION:
             raise InputError(f"{self.path}: KG store format {meta.get('version')!r}, rebuild it")
         self.label_sizes = np.frombuffer(meta["label_sizes"], dtype=np.uint8)
@@ -302,7 +338,13 @@ class SqliteKG:
 
     def _rows(self, sql: str, values: list) -> list:
         marks = ",".join("?" * len(values))
-        return self._db.execute(sql.format(marks), values).fetchall()
+        try:
+            return self._db.execute(sql.format(marks), values).fetchall()
+        except sqlite3.OperationalError:
+            raise
+        except sqlite3.DatabaseError as err:
+            # Corruption can lie in any page, so any query may be the first to meet it.
+            raise CorruptStoreError(self.path, err) from err
 
     def close(self) -> None:
         """Close the database."""
