@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
 from langchain_core.rate_limiters import InMemoryRateLimiter
 
 from i2cr.context import Context
@@ -95,5 +96,44 @@ def _load(
             kwargs["api_key"] = UNUSED_API_KEY
     try:
         return init_chat_model(spec, **kwargs)
-    except (ImportError, ValueError) as err:
-        raise ValueError(f"cannot create selector {spec!r}: {err}") from err
+    except Exception as err:  # each provider's SDK has its own errors (openai: no key)
+        raise SelectorError(f"cannot create selector {spec!r}: {_first_line(err)}") from err
+
+
+class SelectorError(ValueError):
+    """The selector cannot be created or answer: a missing or refused key, an unreachable URL.
+
+    A ValueError, as the settings (key, URL, model name) are what is wrong.
+    """
+
+
+def ask_selector(context: Context, messages: list[BaseMessage]) -> BaseMessage:
+    """The selector's reply; a remote selector's failure is one SelectorError line."""
+    model = load_selector(context)
+    if context.selector.startswith(LOCAL_PREFIX) or context.selector in _registered:
+        return model.invoke(messages)
+    try:
+        return model.invoke(messages)
+    except Exception as err:  # any provider SDK's error, with the cause kept
+        raise SelectorError(remote_failure(context, err)) from err
+
+
+def remote_failure(context: Context, err: Exception) -> str:
+    """What went wrong with a remote selector, in one line that says what to check."""
+    spec, status = context.selector, getattr(err, "status_code", None)
+    if status in (401, 403):
+        return (
+            f"selector {spec!r} refused the API key (HTTP {status}: {_first_line(err)}); "
+            "check the provider's key (e.g. OPENAI_API_KEY)"
+        )
+    if status is not None:
+        return f"selector {spec!r} answered HTTP {status}: {_first_line(err)}"
+    kind = type(err).__name__
+    if "Connection" in kind or "Timeout" in kind:
+        where = context.selector_base_url or "the provider's default URL"
+        return f"cannot reach selector {spec!r} at {where}: {kind}: {_first_line(err)}"
+    return f"selector {spec!r} failed: {kind}: {_first_line(err)}"
+
+
+def _first_line(err: Exception) -> str:
+    return (str(err).strip().splitlines() or [""])[0]

@@ -8,7 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
-from i2cr.models.chat import load_selector
+from i2cr.models.chat import ask_selector
 from i2cr.nodes.common import first_open_candidate, round_attempts, settings
 from i2cr.selection import ParsedAnswer, build_messages, closest_open_candidate, parse_answer
 from i2cr.state import Attempt, Decision, State
@@ -44,7 +44,7 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         desc_chars=context.desc_chars,
     )
     started = time.perf_counter()
-    reply = load_selector(context).invoke(messages)
+    reply = ask_selector(context, messages)
     seconds = time.perf_counter() - started
     text = reply.content if isinstance(reply.content, str) else str(reply.content)
     parsed = parse_answer(

@@ -1,0 +1,60 @@
+"""A remote selector that cannot work (no key, a refused key, a dead URL): one clear line, fast."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+from conftest import CANDIDATES
+from openai_stub import Reply, serve
+
+from i2cr.cli import main
+
+
+@pytest.fixture
+def candidates(tmp_path):
+    path = tmp_path / "candidates.json"
+    path.write_text(json.dumps(CANDIDATES))
+    return path
+
+
+def link(candidates, *settings: str) -> int:
+    args = ["link", "Ed Rendell", "--candidates", str(candidates)]
+    for setting in ("selector=openai:gpt-4o", "ranker=none", "selector_retries=0", *settings):
+        args += ["--set", setting]
+    return main(args)
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+def test_openai_selector_without_a_key(monkeypatch, candidates, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    assert link(candidates) != 0
+    assert "cannot create selector 'openai:gpt-4o': Missing credentials" in one_line_error(capsys)
+
+
+def test_a_refused_key(monkeypatch, candidates, capsys):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
+    with serve(lambda attempt: Reply(status=401)) as server:
+        assert link(candidates, f"selector_base_url={server.base_url}") != 0
+    error = one_line_error(capsys)
+    assert "selector 'openai:gpt-4o' refused the API key (HTTP 401" in error
+    assert "check the provider's key (e.g. OPENAI_API_KEY)" in error
+
+
+def test_a_dead_base_url_fails_fast(monkeypatch, candidates, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+    started = time.perf_counter()
+    assert link(candidates, f"selector_base_url={dead}") != 0
+    assert time.perf_counter() - started < 10
+    assert f"cannot reach selector 'openai:gpt-4o' at {dead}" in one_line_error(capsys)
