@@ -7,6 +7,7 @@ no node meets an AttributeError; every text a model reads is cut to the operator
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,9 @@ from i2cr.context import CLUE_TOOLS, Context
 from i2cr.errors import InputError
 from i2cr.images import ImageError, ImageSource, image_in_root
 from i2cr.state import Candidate, InputState
+
+# C0 controls and DEL, except tab and line breaks: no model should read terminal escapes.
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass
@@ -51,11 +55,17 @@ def check_input(state: InputState, settings: Context, *, served: bool) -> Checke
 
 
 def bounded_text(name: str, value: object, limit: int, warnings: list[str]) -> str:
-    """The text cut to `limit` characters (a warning when cut); None is empty text."""
+    """The text without control characters, cut to `limit` characters (a warning for each).
+
+    None is empty text.
+    """
     if value is None:
         return ""
     if not isinstance(value, str):
         raise InputError(f"{name} must be text, got {type(value).__name__}: {_preview(value)}")
+    value, removed = CONTROL_CHARACTERS.subn("", value)
+    if removed:
+        warnings.append(f"{removed} control characters removed from {name}")
     if len(value) > limit:
         warnings.append(f"{name} cut from {len(value)} to {limit} characters")
         return value[:limit]

@@ -107,3 +107,11 @@ def test_relative_image_path_reads_inside_the_root(scripted, scores, mention, im
     scores(icr=HIGH, iav=HIGH)
     out = run({**mention, "image": "inside.png"}, context)
     assert not [w for w in out["warnings"] if "image" in w]
+
+
+def test_control_characters_are_removed_with_a_warning(scripted, scores, mention):
+    chat, context = scripted(ED, use_vif=False)
+    scores(icr=HIGH, iav=HIGH)
+    out = run({**mention, "mention": "Governor\x00 Rendell\x1b"}, context)
+    assert "2 control characters removed from mention" in out["warnings"]
+    assert "\\u0000" not in chat.prompts[0] and "\x1b" not in chat.prompts[0]
