@@ -100,3 +100,8 @@ def test_a_bfloat16_embedding_does_not_depend_on_the_texts_embedded_with_it(monk
     embedder._embeddings.clear()
     alone = np.stack([embed("minilm", [text], precision="bfloat16")[0] for text in TEXTS])
     assert np.array_equal(together, alone)
+
+
+def test_response_cache_keys_name_the_precision_that_runs(cpu_without_bfloat16):
+    assert "precision" not in LocalChatModel()._identifying_params  # float32: keys as before
+    assert LocalChatModel(precision="bfloat16")._identifying_params["precision"] == "bfloat16"

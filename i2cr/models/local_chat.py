@@ -191,13 +191,18 @@ class LocalChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {
+        # These name the replies in response caches: the precision that runs, except float32,
+        # left out so that replies cached before precision was a setting still match.
+        params: dict[str, Any] = {
             "base": self.base,
             "adapter": self.adapter,
-            "precision": self.precision,
             "max_new_tokens": self.max_new_tokens,
             "temperature": self.temperature,
         }
+        precision = resolve_precision(self.precision)
+        if precision != "float32":
+            params["precision"] = precision
+        return params
 
     def _generate(
         self,
