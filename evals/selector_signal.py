@@ -13,16 +13,13 @@ Run from the project root (about 3-6 s per mention on one CPU thread):
 """
 
 import argparse
-import copy
 import json
-
-import torch
 
 from i2cr.datasets import load_release
 from i2cr.evals.metrics import same_entity
 from i2cr.evals.runner import choose_subset, shuffle_candidates
 from i2cr.finetune.data import answer_text
-from i2cr.models.local_chat import load_causal_lm, to_chat_messages
+from i2cr.models.local_chat import LocalChatModel
 from i2cr.ranking import best_first, embedder_scores
 from i2cr.selection import build_messages
 
@@ -35,65 +32,42 @@ parser.add_argument("--size", type=int, default=100, help="seeded subset of ment
 parser.add_argument("--desc-chars", type=int, default=120)
 args = parser.parse_args()
 
-model, tokenizer = load_causal_lm(args.base, args.adapter)
+selector = LocalChatModel(base=args.base, adapter=args.adapter)
 samples = shuffle_candidates(choose_subset(load_release(args.dataset), args.size, 0), 0)
-
-
-def chat_ids(messages: list[dict[str, str]], generation_prompt: bool) -> list[int]:
-    """Token ids of a chat under the model's template."""
-    encoded = tokenizer.apply_chat_template(
-        messages, add_generation_prompt=generation_prompt, tokenize=True, return_dict=True
-    )
-    return list(encoded["input_ids"])
-
-
-def answer_log_likelihoods(messages: list[dict[str, str]], names: list[str]) -> list[float]:
-    """Log P(answer line of each name | prompt), reusing the prompt's key-value cache."""
-    prompt = chat_ids(messages, generation_prompt=True)
-    scores = []
-    with torch.inference_mode():
-        head = model(input_ids=torch.tensor([prompt]), use_cache=True)
-        for name in names:
-            answer = {"role": "assistant", "content": answer_text(name)}
-            tail = chat_ids([*messages, answer], generation_prompt=False)[len(prompt) :]
-            ids = torch.tensor([tail])
-            rest = model(input_ids=ids, past_key_values=copy.deepcopy(head.past_key_values))
-            logits = torch.cat([head.logits[:, -1:], rest.logits[:, :-1]], dim=1)
-            picked = logits.log_softmax(-1)[0, torch.arange(len(tail)), ids[0]]
-            scores.append(float(picked.sum()))
-    return scores
-
 
 rows = []
 for s in samples:
     cos = embedder_scores("minilm", s.mention, s.context, s.candidates)
     kept = best_first(cos)[: args.keep]
     candidates = [s.candidates[i] for i in kept]
-    messages = to_chat_messages(
-        build_messages(
-            mention=s.mention,
-            context=s.context,
-            candidates=candidates,
-            desc_chars=args.desc_chars,
-        )
+    messages = build_messages(
+        mention=s.mention,
+        context=s.context,
+        candidates=candidates,
+        desc_chars=args.desc_chars,
     )
     names = [c["name"] for c in candidates]
+    scores = selector.score_continuations(messages, [answer_text(n) for n in names])
     rows.append(
         {
             "gold": [same_entity(n, s.gold_name) for n in names],
-            "lm": answer_log_likelihoods(messages, names),
+            "lm": [score.log_prob for score in scores],
+            "lm_mean": [score.log_prob / score.tokens for score in scores],
             "cos": [cos[i] for i in kept],
         }
     )
 
 
-def accuracy(weight: float | None) -> float:
-    """Top-1 of log-likelihood + weight x cosine (None: cosine alone)."""
+def accuracy(weight: float | None, lm: str = "lm") -> float:
+    """Top-1 of log-likelihood (`lm`: summed, or "lm_mean" per token) + weight x cosine.
+
+    Weight None: cosine alone.
+    """
     hits = 0
     for r in rows:
         scores = r["cos"]
         if weight is not None:
-            scores = [a + weight * b for a, b in zip(r["lm"], r["cos"], strict=True)]
+            scores = [a + weight * b for a, b in zip(r[lm], r["cos"], strict=True)]
         hits += r["gold"][max(range(len(scores)), key=scores.__getitem__)]
     return round(hits / len(rows), 3)
 
@@ -115,6 +89,7 @@ print(
             "mentions": len(rows),
             "top1_embedder": accuracy(None),
             "top1_selector": accuracy(0.0),
+            "top1_selector_mean_per_token": accuracy(0.0, "lm_mean"),
             "top1_fused": {w: accuracy(w) for w in (1, 3, 5, 10, 20, 40)},
             "outcomes": {k: outcomes.count(k) for k in sorted(set(outcomes))},
         },

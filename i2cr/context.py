@@ -98,6 +98,16 @@ class Context:
     selector_max_tokens: int = field(
         default=32, metadata={"description": "Most tokens the selector may generate."}
     )
+    selector_mode: Literal["generate", "score"] = field(
+        default="generate",
+        metadata={
+            "description": "How TES asks the selector: 'generate' an answer and match it to a "
+            "candidate (the paper), or 'score' each candidate's answer line by its "
+            "log-probability in one pass and take the best one not excluded, the ranking "
+            "filling the top-k (local selectors; OpenAI-compatible servers that return "
+            "logprobs; others generate, with a warning)."
+        },
+    )
     selector_timeout_s: float = field(
         default=60.0,
         metadata={

@@ -16,13 +16,14 @@ import tempfile
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeAlias, cast
+from typing import Any, NamedTuple, TypeAlias, cast
 
 import torch
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import PrivateAttr
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
@@ -33,6 +34,8 @@ from transformers import (
 )
 
 from i2cr.models.adapters import resolve_adapter
+from i2cr.models.decoding import continuation_log_probs, greedy_decode
+from i2cr.models.kv_cache import PrefixCacheStore
 from i2cr.models.precision import Precision, cuda_available, resolve_precision, torch_dtype
 
 logger = logging.getLogger(__name__)
@@ -173,10 +176,49 @@ def to_chat_messages(messages: Sequence[BaseMessage]) -> list[dict[str, str]]:
     return chat
 
 
+def chat_ids(
+    tokenizer: PreTrainedTokenizerBase, chat: list[dict[str, str]], generation_prompt: bool
+) -> list[int]:
+    """Token ids of a chat under the tokenizer's chat template."""
+    encoded = tokenizer.apply_chat_template(
+        chat, add_generation_prompt=generation_prompt, tokenize=True, return_dict=True
+    )
+    return list(cast(BatchEncoding, encoded)["input_ids"])
+
+
+def answer_turn_ids(
+    tokenizer: PreTrainedTokenizerBase, chat: list[dict[str, str]], prompt: list[int], text: str
+) -> list[int]:
+    """Token ids of the assistant turn answering `text` after `prompt`, to its end-of-turn token.
+
+    As fine-tuning tokenizes the answer (`i2cr.finetune.train.tokenize_example`).
+    """
+    full = chat_ids(tokenizer, [*chat, {"role": "assistant", "content": text}], False)
+    eos = tokenizer.eos_token_id
+    if full[: len(prompt)] != prompt:  # a template that rewrites earlier turns
+        return [*tokenizer(text, add_special_tokens=False)["input_ids"], eos]
+    turn = full[len(prompt) :]
+    return turn[: turn.index(eos) + 1] if eos in turn else turn
+
+
+def stop_token_ids(model: CausalLM, tokenizer: PreTrainedTokenizerBase) -> set[int]:
+    """The tokens that end generation: the generation config's end-of-sequence ids."""
+    configured = model.generation_config.eos_token_id
+    if configured is None:
+        configured = tokenizer.eos_token_id
+    return set(configured) if isinstance(configured, list) else {configured}
+
+
 class LocalChatModel(BaseChatModel):
     """Chat model running a local transformers causal LM; greedy when `temperature` is 0.
 
-    The model is loaded at the first call, not at construction.
+    The model is loaded at the first call, not at construction. Greedy calls and
+    `score_continuations` keep the key/value cache of their last `prefix_cache_size` prompts
+    (0: none): a prompt that starts as one of them (a re-selection adds exclusion notes near
+    the end; all share the system turn) reads only the rest, and one read before exactly so
+    reads nothing. Greedy answers are token-by-token greedy decoding's (`i2cr.models.decoding`);
+    in bfloat16 a prompt read partly from the cache rounds differently from a fresh read, so
+    a near tie may break the other way.
     """
 
     base: str = EMBEDDED_SMOLLM2
@@ -184,6 +226,14 @@ class LocalChatModel(BaseChatModel):
     precision: Precision = "auto"
     max_new_tokens: int = 32
     temperature: float = 0.0
+    prefix_cache_size: int = 8
+
+    _prefix_cache: PrefixCacheStore = PrivateAttr()
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Give each chat model its own store of prompt caches."""
+        super().model_post_init(context)
+        self._prefix_cache = PrefixCacheStore(self.prefix_cache_size)
 
     @property
     def _llm_type(self) -> str:
@@ -211,25 +261,23 @@ class LocalChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        model, tokenizer = load_causal_lm(
-            self.base, self.adapter, resolve_precision(self.precision)
-        )
-        inputs = cast(
-            BatchEncoding,
-            tokenizer.apply_chat_template(
-                to_chat_messages(messages),
-                add_generation_prompt=True,
-                return_tensors="pt",
-                return_dict=True,
-            ),
-        ).to(model.device)
-        options: dict[str, Any] = {"max_new_tokens": self.max_new_tokens, "do_sample": False}
+        model, tokenizer = self._load()
+        prompt = chat_ids(tokenizer, to_chat_messages(messages), generation_prompt=True)
         if self.temperature > 0:
-            options.update(do_sample=True, temperature=self.temperature)
-        with torch.inference_mode():
-            output = model.generate(**inputs, **options)
-        prompt_tokens = inputs["input_ids"].shape[1]
-        completion = output[0, prompt_tokens:]
+            with torch.inference_mode():
+                output = model.generate(
+                    input_ids=torch.tensor([prompt], device=model.device),
+                    max_new_tokens=self.max_new_tokens,
+                    do_sample=True,
+                    temperature=self.temperature,
+                )
+            completion = output[0, len(prompt) :].tolist()
+        else:
+            stops = stop_token_ids(model, tokenizer)
+            completion = greedy_decode(
+                model, prompt, self._prefix_cache, self.max_new_tokens, stops
+            )
+        prompt_tokens = len(prompt)
         text = cast(str, tokenizer.decode(completion, skip_special_tokens=True)).strip()
         for marker in stop or []:
             text = text.split(marker, 1)[0]
@@ -244,3 +292,30 @@ class LocalChatModel(BaseChatModel):
             },
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def score_continuations(
+        self, messages: Sequence[BaseMessage], continuations: Sequence[str]
+    ) -> list[ContinuationScore]:
+        """How likely the model answers each text to `messages`, in one pass over the prompt.
+
+        Each continuation is an assistant turn's text (e.g. "<|ANSWER|>: Ed Rendell"), scored
+        through the turn's end-of-turn token: a name is not rewarded for being the start of a
+        longer one. The prompt is read once (after its cached prefix), all continuations in
+        one batch on copies of its cache.
+        """
+        model, tokenizer = self._load()
+        chat = to_chat_messages(messages)
+        prompt = chat_ids(tokenizer, chat, generation_prompt=True)
+        turns = [answer_turn_ids(tokenizer, chat, prompt, text) for text in continuations]
+        sums = continuation_log_probs(model, prompt, turns, self._prefix_cache)
+        return [ContinuationScore(s, len(t)) for s, t in zip(sums, turns, strict=True)]
+
+    def _load(self) -> tuple[CausalLM, PreTrainedTokenizerBase]:
+        return load_causal_lm(self.base, self.adapter, resolve_precision(self.precision))
+
+
+class ContinuationScore(NamedTuple):
+    """A continuation's log-probability under the model: summed over its `tokens` tokens."""
+
+    log_prob: float
+    tokens: int

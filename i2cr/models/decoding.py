@@ -1,0 +1,142 @@
+"""Greedy decoding and continuation scoring for a local causal LM, on cached prompt prefixes.
+
+Both read a prompt once, starting after its longest prefix held in a `PrefixCacheStore`.
+Greedy decoding drafts the next tokens from the prompt itself (prompt-lookup decoding: a
+selector's answer copies a candidate name and the answer tag from its prompt) and keeps the
+drafted tokens that the model's own greedy choice confirms, so the answer is the same as
+token-by-token greedy decoding, in a few forward passes instead of one per token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import torch
+from transformers import DynamicCache
+
+from i2cr.models.kv_cache import PrefixCacheStore, cache_prefix, common_prefix_length
+
+DRAFT_TOKENS = 10
+DRAFT_NGRAM = 3
+
+
+def prompt_lookup_draft(ids: Sequence[int], max_tokens: int, ngram: int = DRAFT_NGRAM) -> list[int]:
+    """The tokens that followed the latest earlier occurrence of the last n-gram of `ids`.
+
+    The longest n-gram (`ngram` tokens down to one) found earlier in `ids` wins; [] for none.
+    """
+    for size in range(min(ngram, len(ids) - 1), 0, -1):
+        tail = list(ids[-size:])
+        for start in range(len(ids) - size - 1, -1, -1):
+            if list(ids[start : start + size]) == tail:
+                follow = start + size
+                return list(ids[follow : follow + max_tokens])
+    return []
+
+
+def _logits(model: Any, ids: Sequence[int], cache: DynamicCache, keep: int = 0) -> torch.Tensor:
+    """Logits of the model after each of `ids` (the last `keep` only, 0: all), growing `cache`."""
+    tensor = torch.tensor([list(ids)], device=model.device)
+    return model(input_ids=tensor, cache=cache, use_cache=True, logits_to_keep=keep).logits[0]
+
+
+def _read(
+    model: Any, ids: Sequence[int], store: PrefixCacheStore, keep: int = 1
+) -> tuple[torch.Tensor, DynamicCache]:
+    """The logits after each of the last `keep` tokens of `ids`, and a cache of all of `ids`.
+
+    Only the tokens after the longest stored prefix are read, and at least `keep` of them,
+    unless `ids` were read before exactly so.
+    """
+    reused = store.reuse(ids, logits_needed=keep)
+    if reused.cache is not None and reused.logits is not None:
+        return reused.logits, reused.cache
+    cache = reused.cache or DynamicCache(config=model.config)
+    return _logits(model, ids[reused.length :], cache, keep=keep), cache
+
+
+def _token_log_probs(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """The log-probability of ids[..., j] under logits[..., j, :], in float32."""
+    return logits.float().log_softmax(-1).gather(-1, ids[..., None])[..., 0]
+
+
+def _finished(completion: Sequence[int], stop_ids: Collection[int], max_new_tokens: int) -> bool:
+    return completion[-1] in stop_ids or len(completion) >= max_new_tokens
+
+
+def greedy_decode(
+    model: Any,
+    prompt: Sequence[int],
+    store: PrefixCacheStore,
+    max_new_tokens: int,
+    stop_ids: Collection[int],
+) -> list[int]:
+    """The greedy completion of `prompt`, ending with a stop token or at `max_new_tokens`.
+
+    The prompt and completion's cache is left in `store` for the next call.
+    """
+    with torch.inference_mode():
+        logits, cache = _read(model, prompt, store)
+        completion = [int(logits[-1].argmax())]
+        while not _finished(completion, stop_ids, max_new_tokens):
+            draft = prompt_lookup_draft(
+                [*prompt, *completion], min(DRAFT_TOKENS, max_new_tokens - len(completion))
+            )
+            predicted = _logits(model, [completion[-1], *draft], cache).argmax(-1).tolist()
+            accepted = common_prefix_length(draft, predicted)
+            if accepted < len(draft):
+                cache.crop(accepted - len(draft))
+            for token in [*draft[:accepted], predicted[accepted]]:
+                completion.append(token)
+                if _finished(completion, stop_ids, max_new_tokens):
+                    break
+        sequence = [*prompt, *completion]
+        excess = cache.get_seq_length() - len(sequence)
+        if excess > 0:
+            cache.crop(-excess)
+        store.keep(sequence[: cache.get_seq_length()], cache, len(prompt), logits)
+    return completion
+
+
+def continuation_log_probs(
+    model: Any,
+    prompt: Sequence[int],
+    continuations: Sequence[Sequence[int]],
+    store: PrefixCacheStore,
+) -> list[float]:
+    """The log-probability of each continuation (token ids) after `prompt`, summed over tokens.
+
+    One forward pass reads the prompt (after its cached prefix) and the tokens that every
+    continuation starts with (the answer tag); one batched pass reads the rest of each
+    continuation on copies of that cache, padded on the right and masked.
+    """
+    if not continuations:
+        return []
+    if any(not ids for ids in continuations):
+        raise ValueError("every continuation needs at least one token")
+    shared = list(continuations[0][: min(len(ids) for ids in continuations) - 1])
+    for ids in continuations[1:]:
+        shared = shared[: common_prefix_length(shared, ids)]
+    head = [*prompt, *shared]
+    tails = [ids[len(shared) :] for ids in continuations]
+    rows, width = len(tails), max(len(ids) for ids in tails)
+    with torch.inference_mode():
+        head_logits, cache = _read(model, head, store, keep=len(shared) + 1)
+        shared_log_prob = float(
+            _token_log_probs(head_logits[:-1], torch.tensor(shared, device=model.device)).sum()
+        )
+        batch_cache = cache_prefix(cache, len(head), batch=rows)
+        store.keep(head, cache, len(head), head_logits)
+        padded = torch.zeros(rows, width, dtype=torch.long, device=model.device)
+        valid = torch.zeros(rows, width, dtype=torch.bool, device=model.device)
+        for row, ids in enumerate(tails):
+            padded[row, : len(ids)] = torch.tensor(list(ids))
+            valid[row, : len(ids)] = True
+        seen = torch.ones(rows, len(head), dtype=torch.long, device=model.device)
+        mask = torch.cat([seen, valid.long()], dim=1)
+        logits = model(input_ids=padded, attention_mask=mask, cache=batch_cache).logits
+        # The logits before token j come from position j - 1; before token 0, from the head.
+        before = torch.cat([head_logits[-1:].expand(rows, 1, -1), logits[:, :-1]], dim=1)
+        tail_log_probs = (_token_log_probs(before, padded) * valid).sum(-1)
+        return (tail_log_probs + shared_log_prob).tolist()
