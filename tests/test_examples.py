@@ -1,0 +1,22 @@
+"""The README's first commands run on files shipped in `examples/`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from i2cr import graph
+from i2cr.batch import read_jsonl_rows
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_example_mentions_link_with_the_shipped_candidates(scripted, scores):
+    rows = list(read_jsonl_rows(EXAMPLES / "mentions.jsonl"))
+    assert [row_id for row_id, _ in rows] == ["rendell-governor", "rendell-novel", "rendell-jazz"]
+    candidates = json.loads((EXAMPLES / "candidates.json").read_text())
+    assert all(row["candidates"] == candidates for _, row in rows)
+    _, context = scripted("<|ANSWER|>: Ed Rendell")
+    scores(icr={"Ruth": 0.9, "Ed": 0.9, "Don": 0.9}, iav={"Ruth": 0.9, "Ed": 0.9, "Don": 0.9})
+    out = graph.invoke(rows[0][1], context=context)
+    assert out["result"]["qid"] == "Q1282411"
