@@ -12,8 +12,6 @@ Per configuration: seconds per mention (median, mean, p90), seconds per selector
 mention's first call and for its later ones (re-selections after ICR, VIF clue rounds),
 selector calls per mention, peak RSS, top-1, and how often its answers agree with the first
 configuration's on the same mentions. Writes `<out>.json` and a Markdown table `<out>.md`.
-`score` runs only where `Context` has the `selector_mode` field; otherwise it is skipped
-with a message.
 """
 
 from __future__ import annotations
@@ -52,13 +50,6 @@ class Config:
     def label(self) -> str:
         """A short name, e.g. 'bfloat16 generate 1t'."""
         return f"{self.precision} {self.mode} {self.threads}t"
-
-
-def supports_selector_mode() -> bool:
-    """Whether this version of `Context` has the `selector_mode` setting."""
-    from i2cr.context import Context
-
-    return any(f.name == "selector_mode" for f in dataclasses.fields(Context))
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -114,10 +105,7 @@ def worker(
     subset = choose_subset(samples, size, seed)
     chosen = {s.id for s in subset}
     warm_up = next(s for s in samples if s.id not in chosen)
-    settings: dict[str, Any] = {"precision": config.precision}
-    if supports_selector_mode():
-        settings["selector_mode"] = config.mode
-    context = Context(**settings)
+    context = Context(precision=config.precision, selector_mode=config.mode)  # type: ignore[arg-type]
 
     started = time.perf_counter()
     for _, row in graph_rows([warm_up]):
@@ -209,14 +197,11 @@ def markdown(results: list[dict[str, Any]]) -> str:
 
 
 def configs(args: argparse.Namespace) -> list[Config]:
-    """The configurations asked for; `score` left out (with a message) where unsupported."""
+    """The configurations asked for."""
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     unknown = set(modes) - set(MODES)
     if unknown:
         raise SystemExit(f"unknown selector modes {sorted(unknown)}; known: {list(MODES)}")
-    if "score" in modes and not supports_selector_mode():
-        print("skipping mode 'score': this i2cr's Context has no selector_mode setting yet")
-        modes.remove("score")
     return [
         Config(precision.strip(), mode, int(threads))
         for precision in args.precisions.split(",")

@@ -38,7 +38,9 @@ class Attempt(TypedDict):
     unparsable: no candidate, nil); `resolved_by` names the `unmatched_answer` rule that chose
     `selected` for a repeated or unparsable answer (None when the answer itself named it).
     `cached` is True when the selector's reply came from a response cache, and `seconds` is the
-    selector call's wall time.
+    selector call's wall time. With `selector_mode="score"` the answer is `scored` and `scores`
+    holds each candidate's log-probability (in candidate order; None where the server gave no
+    bound), from which the top-K is ranked.
     """
 
     round: int
@@ -57,6 +59,7 @@ class Attempt(TypedDict):
     iav_passed: bool | None
     iav_method: str | None
     decision: Decision
+    scores: NotRequired[list[float | None]]
 
 
 class ClueStep(TypedDict):

@@ -147,7 +147,7 @@ def cost(records: Sequence[Record]) -> dict[str, float]:
     return summary
 
 
-OUTCOMES = ("exact", "contained", "fuzzy", "repeated", "unparsable", "nil")
+OUTCOMES = ("exact", "contained", "fuzzy", "repeated", "unparsable", "scored", "nil")
 
 
 def answer_outcomes(records: Sequence[Record]) -> dict[str, Any]:

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 from langchain_core.rate_limiters import InMemoryRateLimiter
 
 from i2cr.context import Context
+from i2cr.models.endpoint import EndpointRefused, check_listening
 from i2cr.models.precision import Precision
+from i2cr.models.scoring import score_candidates
 
 LOCAL_PREFIX = "local:"
 OPENAI_PREFIX = "openai:"
 UNUSED_API_KEY = "unused"
 
 _registered: dict[str, BaseChatModel] = {}
+
+T = TypeVar("T")
 
 
 def register_chat_model(spec: str, model: BaseChatModel) -> None:
@@ -110,10 +115,27 @@ class SelectorError(ValueError):
 def ask_selector(context: Context, messages: list[BaseMessage]) -> BaseMessage:
     """The selector's reply; a remote selector's failure is one SelectorError line."""
     model = load_selector(context)
+    return _guarded(context, lambda: model.invoke(messages))
+
+
+def score_with_selector(
+    context: Context, messages: list[BaseMessage], names: Sequence[str]
+) -> list[float] | None:
+    """The selector's log-probability of answering each name (see `score_candidates`).
+
+    None when the selector cannot score; a remote selector's failure is one SelectorError line.
+    """
+    model = load_selector(context)
+    return _guarded(context, lambda: score_candidates(model, messages, names))
+
+
+def _guarded(context: Context, call: Callable[[], T]) -> T:
     if context.selector.startswith(LOCAL_PREFIX) or context.selector in _registered:
-        return model.invoke(messages)
+        return call()
     try:
-        return model.invoke(messages)
+        if context.selector_base_url:
+            check_listening(context.selector_base_url, context.selector_timeout_s)
+        return call()
     except Exception as err:  # any provider SDK's error, with the cause kept
         raise SelectorError(remote_failure(context, err)) from err
 
@@ -121,6 +143,11 @@ def ask_selector(context: Context, messages: list[BaseMessage]) -> BaseMessage:
 def remote_failure(context: Context, err: Exception) -> str:
     """What went wrong with a remote selector, in one line that says what to check."""
     spec, status = context.selector, getattr(err, "status_code", None)
+    if isinstance(err, EndpointRefused):
+        return (
+            f"cannot reach selector {spec!r} at {context.selector_base_url}: {err}; check "
+            "selector_base_url and that the server runs"
+        )
     if status in (401, 403):
         return (
             f"selector {spec!r} refused the API key (HTTP {status}: {_first_line(err)}); "

@@ -67,7 +67,8 @@ def rank(
     """The top-K: the answer first, then per `rule`.
 
     "first_stage": the candidates in the first stage's order. "checked" (the paper): the other
-    chosen entities, passed before failed, then the candidates.
+    chosen entities, passed before failed, then the candidates. A scored answer's try ranks
+    the candidates by the selector's scores first (`selector_mode="score"`).
     """
     order: list[tuple[int, str]] = []
     if answer["selected"] is not None:
@@ -76,6 +77,7 @@ def rank(
         chosen = [a for a in attempts if a["selected"] is not None]
         order += [(a["selected"], "passed") for a in chosen if verified(a)]  # type: ignore[misc]
         order += [(a["selected"], "failed") for a in chosen if not verified(a)]  # type: ignore[misc]
+    order += [(i, "candidate") for i in selector_ranking(answer)]
     order += [(i, "candidate") for i in range(len(candidates))]
     ranked: list[RankedEntity] = []
     seen: set[int] = set()
@@ -91,6 +93,13 @@ def rank(
             )
         )
     return ranked[:k]
+
+
+def selector_ranking(attempt: Attempt) -> list[int]:
+    """Candidates by the try's selector scores, best first (ties in candidate order)."""
+    scores = attempt.get("scores") or []
+    scored = [i for i, score in enumerate(scores) if score is not None]
+    return sorted(scored, key=lambda i: -scores[i])  # type: ignore[operator]
 
 
 def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
+from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
-from i2cr.models.chat import ask_selector
+from i2cr.models.chat import ask_selector, score_with_selector
+from i2cr.models.scoring import answer_for
 from i2cr.nodes.common import first_open_candidate, round_attempts, settings
+from i2cr.prompts import NIL_ANSWER
 from i2cr.selection import ParsedAnswer, build_messages, closest_open_candidate, parse_answer
 from i2cr.state import Attempt, Decision, State
 
 CACHE_HIT = "cache_hit"
+CANNOT_SCORE = "selector_mode 'score': the selector returned no log-probabilities; TES generated"
 
 
 def resolve_unmatched(
@@ -43,6 +48,19 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         allow_nil=context.allow_nil,
         desc_chars=context.desc_chars,
     )
+    update: dict[str, Any] = {}
+    attempt = None
+    if context.selector_mode == "score":
+        attempt = scored_try(state, context, messages)
+        if attempt is None and CANNOT_SCORE not in state.warnings:
+            update["warnings"] = [CANNOT_SCORE]
+    if attempt is None:
+        attempt = generated_try(state, context, messages)
+    return {**update, "attempts": [attempt], "checking": attempt["try_index"]}
+
+
+def generated_try(state: State, context: Context, messages: list[BaseMessage]) -> Attempt:
+    """The try of a generated answer, matched to a candidate by name."""
     started = time.perf_counter()
     reply = ask_selector(context, messages)
     seconds = time.perf_counter() - started
@@ -61,16 +79,68 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         decision = "nil"
     elif selected is None:
         decision = "unparsable"
-    attempt = Attempt(
+    return new_attempt(
+        state,
+        selected=selected,
+        raw_answer=text,
+        match=parsed.match,
+        resolved_by=resolved_by,
+        cached=bool(reply.response_metadata.get(CACHE_HIT)),
+        seconds=seconds,
+        decision=decision,
+    )
+
+
+def scored_try(state: State, context: Context, messages: list[BaseMessage]) -> Attempt | None:
+    """The try of the best-scored candidate not excluded (or NIL); None if it cannot score."""
+    names = [c["name"] for c in state.candidates]
+    answers = [*names, NIL_ANSWER] if context.allow_nil else names
+    started = time.perf_counter()
+    scores = score_with_selector(context, messages, answers)
+    seconds = time.perf_counter() - started
+    if scores is None:
+        return None
+    choices = [i for i in range(len(names)) if i not in state.excluded]
+    if context.allow_nil:
+        choices.append(len(names))
+    best = max(choices, key=lambda i: scores[i])
+    selected = None if best == len(names) else best
+    attempt = new_attempt(
+        state,
+        selected=selected,
+        raw_answer=answer_for(NIL_ANSWER if selected is None else names[best]),
+        match="nil" if selected is None else "scored",
+        resolved_by=None,
+        cached=False,
+        seconds=seconds,
+        decision="nil" if selected is None else "selected",
+    )
+    attempt["scores"] = [s if math.isfinite(s) else None for s in scores[: len(names)]]
+    return attempt
+
+
+def new_attempt(
+    state: State,
+    *,
+    selected: int | None,
+    raw_answer: str,
+    match: str,
+    resolved_by: str | None,
+    cached: bool,
+    seconds: float,
+    decision: Decision,
+) -> Attempt:
+    """A try of the current round, before any check has run on it."""
+    return Attempt(
         round=state.round,
         try_index=len(round_attempts(state)),
         clue_tool=state.clue_tool,
         selected=selected,
         entity=None if selected is None else state.candidates[selected]["name"],
-        raw_answer=text,
-        match=parsed.match,
+        raw_answer=raw_answer,
+        match=match,
         resolved_by=resolved_by,
-        cached=bool(reply.response_metadata.get(CACHE_HIT)),
+        cached=cached,
         seconds=round(seconds, 4),
         icr_score=None,
         icr_passed=None,
@@ -79,4 +149,3 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         iav_method=None,
         decision=decision,
     )
-    return {"attempts": [attempt], "checking": attempt["try_index"]}
