@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,24 @@ def test_ranker_orders_and_trims_the_shuffled_candidates(release: Path) -> None:
         assert example["answer"].endswith(sample.gold_name if gold_kept else "nil")
 
 
+def test_shuffle_kept_moves_the_rankers_first_candidate_but_keeps_the_same_ones(
+    release: Path,
+) -> None:
+    def shown(example: InstructionExample) -> list[str]:
+        user = example["messages"][1]["content"]
+        return sorted((n for n in NAMES if f". {n}'" in user), key=lambda n: user.index(f". {n}'"))
+
+    samples = load_release(release)
+    options = DataOptions(clues="none", ranker="embedder", ranker_keep=5)
+    ranked = build_examples(samples, options)
+    reshuffled = build_examples(samples, replace(options, shuffle_kept=True))
+    assert [e["id"] for e in reshuffled] == [e["id"] for e in ranked]
+    for plain, shuffled in zip(ranked, reshuffled, strict=True):
+        assert sorted(shown(shuffled)) == sorted(shown(plain)) and len(shown(plain)) == 5
+        assert shuffled["answer"] == plain["answer"]
+    assert any(shown(s)[0] != shown(p)[0] for p, s in zip(ranked, reshuffled, strict=True))
+
+
 def test_ranked_data_embeds_many_samples_per_batch(release: Path, monkeypatch) -> None:
     from i2cr.models import embedder
 
@@ -240,6 +259,32 @@ def test_training_lowers_the_loss_and_the_adapter_changes_the_answer(
         .invoke(messages)
         .content
     )
+
+
+def test_training_in_bfloat16_keeps_float32_lora_weights(
+    tiny_base: str, release: Path, tmp_path: Path
+) -> None:
+    from safetensors.torch import load_file
+
+    data = tmp_path / "data.jsonl"
+    write_examples(build_examples(load_release(release), DataOptions(clues="none"))[:2], data)
+    adapter = tmp_path / "adapter"
+    train(
+        TrainConfig(
+            data=str(data),
+            output=str(adapter),
+            base=tiny_base,
+            precision="bfloat16",
+            epochs=1,
+            grad_accum=1,
+            progress=False,
+        )
+    )
+    weights = load_file(adapter / "adapter_model.safetensors")
+    assert weights and {w.dtype for w in weights.values()} == {torch.float32}
+    assert json.loads((adapter / "i2cr_finetune.json").read_text())["precision"] == "bfloat16"
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(data=str(data), output=str(adapter), precision="float16")  # type: ignore[arg-type]
 
 
 def test_cli_builds_data_and_trains(

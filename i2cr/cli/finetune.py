@@ -20,6 +20,8 @@ _TRAIN_HELP = {
     "max_length": "skip examples longer than this many tokens",
     "save_every": "checkpoint every N optimizer steps (a rerun resumes from the latest)",
     "gradient_checkpointing": "trade compute for memory (large models on a GPU)",
+    "precision": "base weights' dtype: auto, bfloat16 or float32 (default: bfloat16 on CUDA, "
+    "float32 on a CPU)",
 }
 
 
@@ -55,6 +57,11 @@ def register(commands: argparse._SubParsersAction) -> None:
         help="order and trim the shuffled candidates as Context.ranker will at inference",
     )
     data.add_argument("--ranker-keep", type=int, default=10, help="as Context.ranker_keep")
+    data.add_argument(
+        "--shuffle-kept",
+        action="store_true",
+        help="shuffle the ranker's kept candidates again, so position carries no signal",
+    )
     data.set_defaults(run=run_data)
 
     train = steps.add_parser("train", help="LoRA SFT (paper defaults), resumable")
@@ -106,6 +113,7 @@ def run_data(args: argparse.Namespace) -> int:
         shuffle=not args.no_shuffle,
         ranker=args.ranker,
         ranker_keep=args.ranker_keep,
+        shuffle_kept=args.shuffle_kept,
     )
     samples = load_release(args.dataset)
     examples = build_examples(samples, options)

@@ -56,6 +56,9 @@ class DataOptions:
     graph will run (`Context.ranker`), so training prompts look like inference prompts. Prefer
     a ranker that was not trained on the same split: DIM ranks its own training set almost
     perfectly, which would teach the selector to always copy candidate #1.
+    `shuffle_kept`: shuffle the ranker's kept candidates again (seeded), so their position
+    carries no signal and the selector must tell them apart by what they say: trained on
+    the ranker's order, it learns to copy the ranker's first candidate.
     """
 
     seed: int = 0
@@ -66,6 +69,7 @@ class DataOptions:
     shuffle: bool = True
     ranker: RankerKind = "none"
     ranker_keep: int = 10
+    shuffle_kept: bool = False
 
     @cached_property
     def ranking_context(self) -> Context:
@@ -98,6 +102,8 @@ def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExa
         candidates=candidates,
         clues=sample.clues,
     )
+    if options.shuffle_kept:
+        rng.shuffle(candidates)
     gold = _gold_index(candidates, sample.gold_name)
     nil = sample.is_nil or gold is None
     if nil and not (sample.is_nil or options.missing_as_nil):

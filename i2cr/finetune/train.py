@@ -25,6 +25,7 @@ import torch
 from tqdm import tqdm
 
 from i2cr.finetune.data import ChatTurn, InstructionExample, read_examples
+from i2cr.models.precision import Precision, resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,9 @@ class TrainConfig:
     `top_layers` > 0 puts LoRA on the last N transformer layers only, so the backward pass
     stops there (much cheaper on a CPU); 0 means every layer, as in the paper.
     `max_examples` > 0 trains on a seeded random subset of the data.
+    `precision` None trains the base in bfloat16 on CUDA and in float32 on a CPU; "bfloat16"
+    also suits CPUs with bfloat16 instructions (`i2cr.models.precision`), "auto" picks so.
+    The LoRA weights themselves stay float32 (peft's default).
     """
 
     data: str
@@ -63,6 +67,7 @@ class TrainConfig:
     save_every: int = 10
     seed: int = 0
     gradient_checkpointing: bool = False
+    precision: Precision | None = None
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -75,6 +80,8 @@ class TrainConfig:
         for name in ("warmup_steps", "top_layers", "max_examples"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.precision is not None:
+            resolve_precision(self.precision)
 
 
 @dataclass
@@ -179,7 +186,8 @@ def train(config: TrainConfig) -> TrainResult:
     if config.max_examples and config.max_examples < len(examples):
         examples = random.Random(config.seed).sample(examples, config.max_examples)
 
-    model, tokenizer = load_base_model(config.base)
+    precision = None if config.precision is None else resolve_precision(config.precision)
+    model, tokenizer = load_base_model(config.base, precision)
     tokenized = [tokenize_example(tokenizer, e) for e in examples]
     kept = [t for t in tokenized if len(t.input_ids) <= config.max_length]
     skipped = len(tokenized) - len(kept)
