@@ -49,12 +49,38 @@ def test_a_refused_key(monkeypatch, candidates, capsys):
     assert "check the provider's key (e.g. OPENAI_API_KEY)" in error
 
 
-def test_a_dead_base_url_fails_fast(monkeypatch, candidates, capsys):
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+def closed_loopback_url() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+        return f"http://127.0.0.1:{probe.getsockname()[1]}/v1"
+
+
+@pytest.mark.parametrize("retries", ["0", "6"])
+def test_a_dead_base_url_fails_fast_whatever_the_retries(monkeypatch, candidates, capsys, retries):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    dead = closed_loopback_url()
     started = time.perf_counter()
-    assert link(candidates, f"selector_base_url={dead}") != 0
-    assert time.perf_counter() - started < 10
-    assert f"cannot reach selector 'openai:gpt-4o' at {dead}" in one_line_error(capsys)
+    assert link(candidates, f"selector_base_url={dead}", f"selector_retries={retries}") != 0
+    assert time.perf_counter() - started < 5
+    error = one_line_error(capsys)
+    assert f"cannot reach selector 'openai:gpt-4o' at {dead}: connection refused" in error
+    assert "check selector_base_url" in error
+
+
+def test_a_host_that_does_not_resolve_fails_fast(monkeypatch, candidates, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    started = time.perf_counter()
+    assert link(candidates, "selector_base_url=http://no-such-host.invalid/v1") != 0
+    assert time.perf_counter() - started < 5
+    assert "host 'no-such-host.invalid' does not resolve" in one_line_error(capsys)
+
+
+def test_a_server_that_answered_once_is_retried_when_it_goes_away(monkeypatch, candidates):
+    """Refusals after the URL accepted a connection are an outage: the SDK retries them."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with serve(lambda attempt: Reply()) as server:
+        assert link(candidates, f"selector_base_url={server.base_url}") == 0
+        url = server.base_url
+    started = time.perf_counter()
+    assert link(candidates, f"selector_base_url={url}", "selector_retries=2") != 0
+    assert time.perf_counter() - started > 0.5  # two retries waited (0.5 s doubling, jittered)
