@@ -18,7 +18,9 @@ from i2cr.datasets import load_dataset
 from i2cr.errors import InputError
 from i2cr.kg import build_store, iter_entities, open_kg
 from i2cr.kg.enrich import enrich_store
-from i2cr.kg.entities import entities_from_samples
+from i2cr.kg.entities import Entity, entities_from_samples
+from i2cr.kg.priors import PriorTables, mention_counts
+from i2cr.kg.wikidata import StagingFile, fingerprint, import_dump
 from i2cr.models.chat import load_selector
 
 T = TypeVar("T")
@@ -35,13 +37,30 @@ def register(commands: argparse._SubParsersAction) -> None:
     build = actions.add_parser(
         "build",
         help="build an SQLite KG store with a trigram index",
-        description="Build a KG store from entity JSONL files ({qid, name, aliases, "
-        "description, image} per line) and/or the entities named by dataset files (their "
-        "candidates and gold answers, merged by qid). Enrichments of an older store are kept.",
+        description="Build a KG store from a Wikidata JSON dump, entity JSONL files ({qid, "
+        "name, aliases, description, image, popularity} per line) and/or the entities named by "
+        "dataset files (their candidates and gold answers, merged by qid), with alias priors. "
+        "Enrichments of an older store are kept.",
     )
     build.add_argument("store", help="the SQLite file to write")
     build.add_argument("--entities", action="append", default=[], help="entity JSONL file")
     build.add_argument("--dataset", action="append", default=[], help="dataset file (any format)")
+    build.add_argument(
+        "--wikidata",
+        help="Wikidata JSON dump (latest-all.json.gz, .bz2 or .json), streamed into STORE.import "
+        "first: a killed import run again continues there",
+    )
+    build.add_argument(
+        "--languages",
+        default="en",
+        help="label languages kept from --wikidata, first preferred (e.g. en,mul; default en)",
+    )
+    build.add_argument(
+        "--priors",
+        action="append",
+        default=[],
+        help="training dataset whose mention -> gold qid counts weigh the alias priors",
+    )
     build.set_defaults(run=run_build)
 
     search = actions.add_parser("search", help="top-k candidates for a mention")
@@ -67,18 +86,29 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
-    """Build the store with a progress bar over the entities."""
-    if not args.entities and not args.dataset:
-        raise InputError("give --entities and/or --dataset files to build from")
+    """Build the store with a progress bar over the entities (and over the dump first)."""
+    if not args.entities and not args.dataset and not args.wikidata:
+        raise InputError("give --wikidata, --entities and/or --dataset files to build from")
+    counts = mention_counts(chain.from_iterable(load_dataset(d) for d in args.priors))
+    staging = _stage_wikidata(args) if args.wikidata else None
     named = entities_from_samples(chain.from_iterable(load_dataset(d) for d in args.dataset))
     from_datasets = ((f"dataset entity {e.qid}", e) for e in named)
     from_files = (
         (f"{path}:{line}", e) for path in args.entities for line, e in iter_entities(path)
     )
     total = len(named) + sum(_count_lines(path) for path in args.entities)
-    rows = tqdm(chain(from_datasets, from_files), total=total, unit="entity", desc="build")
-    source = ", ".join([*args.entities, *args.dataset])
-    summary = build_store(rows, args.store, source=source)
+    rows: Iterator[tuple[str, Entity]] = chain(from_datasets, from_files)
+    if staging:
+        # The dump's record of an entity wins over a dataset's or a file's.
+        rows = chain(staging.entities(), (r for r in rows if not staging.has_qid(r[1].qid)))
+        total += staging.count()
+    priors = PriorTables(counts)
+    bar = tqdm(priors.watch(rows), total=total, unit="entity", desc="build")
+    source = ", ".join([*([args.wikidata] if args.wikidata else []), *args.entities, *args.dataset])
+    summary = build_store(bar, args.store, source=source, finish=priors.write)
+    if staging:
+        staging.close()
+        staging.path.unlink()
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(
@@ -118,6 +148,46 @@ def run_enrich(args: argparse.Namespace) -> int:
     )
     print(f"wrote {summary.written} texts, {summary.cached} already made -> {args.store}")
     return 0
+
+
+def _stage_wikidata(args: argparse.Namespace) -> StagingFile:
+    """Read the dump into the staging file beside the store, resuming a killed import."""
+    dump = Path(args.wikidata)
+    if not dump.is_file():
+        raise InputError(f"Wikidata dump not found: {dump}")
+    languages = [lang.strip() for lang in args.languages.split(",") if lang.strip()]
+    staging = StagingFile(Path(f"{args.store}.import"), fingerprint(dump, languages))
+    if staging.reset:
+        print(
+            f"warning: {staging.path} was made from another dump or languages: starting over",
+            file=sys.stderr,
+        )
+    elif int(staging.meta["line"]) > 1 and not staging.done:
+        print(f"resuming the import of {dump} at line {staging.meta['line']}", file=sys.stderr)
+    bar = tqdm(total=dump.stat().st_size, unit="B", unit_scale=True, desc="wikidata")
+
+    def progress(done: int, items: int) -> None:
+        bar.update(done - bar.n)
+        bar.set_postfix(items=items, refresh=False)
+
+    try:
+        summary = import_dump(dump, staging, languages, warn=_warn, progress=progress)
+    except InputError:
+        staging.close()
+        staging.path.unlink()
+        raise
+    finally:
+        bar.close()
+    print(
+        f"{summary.items} items with a label in {','.join(languages)} staged"
+        + (f", {summary.bad_lines} bad lines skipped" if summary.bad_lines else ""),
+        file=sys.stderr,
+    )
+    return staging
+
+
+def _warn(message: str) -> None:
+    tqdm.write(f"warning: {message}", file=sys.stderr)
 
 
 def _bar(items: Iterator[T], total: int) -> Iterator[T]:

@@ -15,13 +15,17 @@ from i2cr.state import Candidate
 
 @dataclass(frozen=True)
 class Entity:
-    """A KG entity: its id, name, other names, description and image."""
+    """A KG entity: its id, name, other names, description, image and popularity.
+
+    `popularity` is a count such as Wikidata's sitelinks (0: unknown); the alias priors use it.
+    """
 
     qid: str
     name: str
     description: str = ""
     aliases: tuple[str, ...] = ()
     image: str | None = None
+    popularity: int = 0
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -35,7 +39,10 @@ class Entity:
 
 
 def entity_from_row(row: Any, where: str) -> Entity:
-    """Read an entity from one JSON object {qid|id, name, aliases?, description|desc?, image?}."""
+    """Read an entity from one JSON object.
+
+    Fields: {qid|id, name, aliases?, description|desc?, image?, popularity?}.
+    """
     if not isinstance(row, dict):
         raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
     qid = row.get("qid", row.get("id"))
@@ -53,12 +60,16 @@ def entity_from_row(row: Any, where: str) -> Entity:
     image = row.get("image") or None
     if image is not None and not isinstance(image, str):
         raise InputError(f"{where} field 'image': expected a string")
+    popularity = row.get("popularity") or 0
+    if not isinstance(popularity, int) or isinstance(popularity, bool) or popularity < 0:
+        raise InputError(f"{where} field 'popularity': expected a count (integer >= 0)")
     return Entity(
         qid=str(qid).strip(),
         name=name.strip(),
         description=description.strip(),
         aliases=tuple(a.strip() for a in aliases if a.strip()),
         image=image,
+        popularity=popularity,
     )
 
 

@@ -14,7 +14,7 @@ import os
 import sqlite3
 import threading
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,13 +118,16 @@ class _IndexBuilder:
 
 
 def build_store(
-    entities: Iterable[tuple[str, Entity]], path: str | Path, source: str = ""
+    entities: Iterable[tuple[str, Entity]],
+    path: str | Path,
+    source: str = "",
+    finish: Callable[[sqlite3.Connection], None] | None = None,
 ) -> BuildSummary:
     """Write the entities and their trigram index to an SQLite file at `path`.
 
     `entities` yields (where, entity) with `where` naming the input row for errors. The file is
     written next to `path` and moved into place when complete; enrichments of an earlier store
-    at `path` are kept.
+    at `path` are kept. `finish` may add tables (alias priors) to the file before it is moved.
     """
     target = Path(path)
     partial = target.with_name(target.name + ".partial")
@@ -159,6 +162,8 @@ def build_store(
                 _flush(db, entity_rows, label_rows, wheres)
         _flush(db, entity_rows, label_rows, wheres)
         gram_count = index.write(db)
+        if finish:
+            finish(db)
         db.executemany(
             "INSERT INTO meta VALUES (?, ?)",
             [("version", FORMAT_VERSION), ("source", source), ("entities", str(entity_count))],
