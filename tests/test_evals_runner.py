@@ -153,6 +153,20 @@ def test_a_resume_compares_the_resolved_adapter_and_only_the_ranker_in_use(tmp_p
         run_request(other)
 
 
+def test_a_run_records_the_precision_that_ran_and_resumes_only_in_it(tmp_path):
+    dataset = write_dataset(tmp_path)
+    register_chat_model("test:precision", FakeListChatModel(responses=[ANSWER] * 50))
+    first = request(tmp_path, dataset, "test:precision", ["tes_only"], seeds=[None])
+    first.settings["precision"] = "float32"
+    run_request(first)
+    meta = tmp_path / "evals/runs/toy_dev/released/tes_only.meta.json"
+    assert json.loads(meta.read_text())["settings"]["precision"] == "float32"
+    other = request(tmp_path, dataset, "test:precision", ["tes_only"], seeds=[None])
+    other.settings["precision"] = "bfloat16"
+    with pytest.raises(ValueError, match="precision: 'float32' -> 'bfloat16'"):
+        run_request(other)
+
+
 def test_shuffles_are_seeded_per_sample_and_subsets_keep_dataset_order():
     samples = [
         Sample(id=f"m{i}", mention="x", candidates=[dict(c) for c in CANDIDATES * 3])

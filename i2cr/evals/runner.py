@@ -24,6 +24,7 @@ from i2cr.datasets import Sample, load_release
 from i2cr.evals.baselines import DimRanking, EmbedderRanking, FirstCandidate
 from i2cr.evals.cache import attach_cache, detach_cache
 from i2cr.evals.configs import EvalConfig
+from i2cr.models.precision import resolve_precision
 
 RELEASED = "released"
 RUNS = "runs"
@@ -81,8 +82,8 @@ def make_linker(config: EvalConfig) -> Linker:
 # The settings each baseline reads; a graph run reads all but its `_unread` ones.
 BASELINE_READS: dict[str, tuple[str, ...]] = {
     "first_candidate": (),
-    "embedder": ("embedder",),
-    "dim": ("ranker_weights",),
+    "embedder": ("embedder", "precision"),
+    "dim": ("ranker_weights", "precision"),
 }
 
 
@@ -122,6 +123,7 @@ def _check_meta(meta_path: Path, settings: dict[str, Any], linker: str) -> dict[
     defaults = {f.name: f.default for f in fields(Context)}
     earlier = defaults | meta["settings"]
     earlier["selector_adapter"] = _resolved_adapter(earlier)
+    earlier["precision"] = resolve_precision(earlier["precision"])
     before = _comparable(earlier, linker)
     changed = {
         k: (before.get(k), v)
@@ -161,7 +163,11 @@ def run_config(
     """Link the samples with one configuration into `results` (resuming), and note the session."""
     context = Context(**{**request.settings, **config.settings})  # type: ignore[arg-type]
     meta_path = results.with_suffix(".meta.json")
-    settings = {**asdict(context), "selector_adapter": context.adapter}
+    settings = {
+        **asdict(context),
+        "selector_adapter": context.adapter,
+        "precision": resolve_precision(context.precision),
+    }
     meta = _check_meta(meta_path, settings, config.linker)
     meta.update(config=config.name, group=config.group, label=config.title, settings=settings)
     started = time.time()
