@@ -51,6 +51,7 @@ OPERATOR_SETTINGS = frozenset(
         "max_desc_chars",
         "max_clue_chars",
         "max_candidates",
+        "max_seconds_per_mention",
     }
 )
 
@@ -168,8 +169,24 @@ class Context:
     alpha: float = field(
         default=0.5,
         metadata={
-            "description": "ICR threshold: cosine(mention side, entity side) must exceed it "
+            "description": "ICR threshold: the try's `icr_rule` score must exceed it "
             "(chosen on WikiMEL dev by `i2cr eval sweep`, with the default selector)."
+        },
+    )
+    icr_rule: Literal["absolute", "margin", "zscore"] = field(
+        default="absolute",
+        metadata={
+            "description": "ICR's score: 'absolute' is cosine(mention side, entity side) "
+            "(the paper); relative to the candidate set, 'margin' is that cosine minus the "
+            "best one of the other candidates (alpha near 0, negative to let close seconds "
+            "pass) and 'zscore' its standard score among all candidates' cosines."
+        },
+    )
+    icr_all_failed: Literal["best_try", "nil"] = field(
+        default="best_try",
+        metadata={
+            "description": "When every try of a round fails ICR: keep the try with the best "
+            "score (the method), or answer NIL (with `allow_nil`: no candidate is consistent)."
         },
     )
     beta: float = field(
@@ -356,6 +373,14 @@ class Context:
         default=100,
         metadata={"description": "Most candidates given with an input that are kept."},
     )
+    max_seconds_per_mention: float = field(
+        default=600.0,
+        metadata={
+            "description": "Operator setting: wall-clock seconds one mention's run may spend "
+            "(model loading included); checked after each step, a run past it stops with a "
+            "TimeBudgetError naming what it did. 0: no limit."
+        },
+    )
 
     def __post_init__(self) -> None:
         """Apply `I2CR_*` overrides to fields at their default, convert, then check ranges.
@@ -397,7 +422,7 @@ class Context:
             raise SettingError(f"max_reselect must be >= 0, got {self.max_reselect}")
         if not self.selector_timeout_s > 0:
             raise SettingError(f"selector_timeout_s must be > 0, got {self.selector_timeout_s}")
-        for name in ("selector_retries", "selector_requests_per_second"):
+        for name in ("selector_retries", "selector_requests_per_second", "max_seconds_per_mention"):
             if not getattr(self, name) >= 0:
                 raise SettingError(f"{name} must be >= 0, got {getattr(self, name)}")
         self.provider_for("ocr")

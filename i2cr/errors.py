@@ -7,3 +7,7 @@ class InputError(ValueError):
 
 class SettingError(ValueError):
     """A setting is unknown, of the wrong type or out of range, or not the caller's to set."""
+
+
+class TimeBudgetError(RuntimeError):
+    """A mention's run spent its time budget (`max_seconds_per_mention`) and was stopped."""

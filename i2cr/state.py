@@ -23,6 +23,7 @@ Decision = Literal[
     "icr_pass",
     "icr_fail",
     "icr_best_of_failed",
+    "icr_nil",
     "iav_pass",
     "iav_fail",
     "iav_skipped",
@@ -134,6 +135,8 @@ class State(InputState):
     excluded: list[int] = field(default_factory=list)
     checking: int = 0
     image_ok: bool = False
+    # time.time() when retrieve began: the run's time budget counts from it.
+    started_at: float = 0.0
     attempts: Annotated[list[Attempt], merge_attempts] = field(default_factory=list)
     clue_steps: Annotated[list[ClueStep], append] = field(default_factory=list)
     warnings: Annotated[list[str], append] = field(default_factory=list)

@@ -1,14 +1,32 @@
-"""Conditional edges: the ICR re-selection loop and the IAV -> VIF rounds."""
+"""Conditional edges: the ICR re-selection loop and the IAV -> VIF rounds.
+
+Every route to more work (a selector call, a check, a clue tool) first checks the run's time
+budget; finalizing is never refused, so a run that has its answer keeps it.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
-from i2cr.nodes.common import current_attempt, remaining_clue_tools, settings
+from i2cr.nodes.common import (
+    check_time_budget,
+    current_attempt,
+    remaining_clue_tools,
+    settings,
+)
 from i2cr.state import State
+
+Route = TypeVar("Route", bound=str)
+
+
+def _within_budget(route: Route, state: State, context: Context) -> Route:
+    """The route, once the time budget allows another step (see `check_time_budget`)."""
+    if route != "finalize":
+        check_time_budget(state, context)
+    return route
 
 
 def _after_check(state: State, context: Context) -> Literal["vif", "finalize"]:
@@ -21,11 +39,13 @@ def _after_check(state: State, context: Context) -> Literal["vif", "finalize"]:
 def after_select(state: State, runtime: Runtime[Context]) -> Literal["icr", "iav", "finalize"]:
     """NIL ends the run; otherwise the first enabled check runs."""
     context = settings(runtime)
-    if current_attempt(state)["decision"] == "nil":
-        return "finalize"
-    if context.use_icr:
-        return "icr"
-    return "iav" if context.use_iav else "finalize"
+    route: Literal["icr", "iav", "finalize"] = "finalize"
+    if current_attempt(state)["decision"] != "nil":
+        if context.use_icr:
+            route = "icr"
+        elif context.use_iav:
+            route = "iav"
+    return _within_budget(route, state, context)
 
 
 def after_icr(
@@ -34,20 +54,27 @@ def after_icr(
     """ICR failed with re-selections left: select again; else verify with IAV."""
     context = settings(runtime)
     decision = current_attempt(state)["decision"]
+    route: Literal["select", "iav", "vif", "finalize"]
     if decision == "icr_fail":
-        return "select"
-    if context.use_iav:
-        return "iav"
-    return "finalize" if decision == "icr_pass" else _after_check(state, context)
+        route = "select"
+    elif decision == "icr_nil":
+        route = "finalize"
+    elif context.use_iav:
+        route = "iav"
+    else:
+        route = "finalize" if decision == "icr_pass" else _after_check(state, context)
+    return _within_budget(route, state, context)
 
 
 def after_iav(state: State, runtime: Runtime[Context]) -> Literal["vif", "finalize"]:
     """IAV passed (or could not run): done; failed: the next visual clue."""
+    context = settings(runtime)
     if current_attempt(state)["decision"] != "iav_fail":
         return "finalize"
-    return _after_check(state, settings(runtime))
+    return _within_budget(_after_check(state, context), state, context)
 
 
-def after_vif(state: State) -> Literal["select", "finalize"]:
+def after_vif(state: State, runtime: Runtime[Context]) -> Literal["select", "finalize"]:
     """A clue was produced: a new round of TES; every tool spent: finalize."""
-    return "select" if state.clue_tool else "finalize"
+    route: Literal["select", "finalize"] = "select" if state.clue_tool else "finalize"
+    return _within_budget(route, state, settings(runtime))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
     The mention, context, clues and image the later nodes read are the checked ones.
     """
+    started_at = time.time()
     context = settings(runtime)
     checked = check_input(state, context, served=is_served(runtime))
     candidates = checked.candidates
@@ -58,4 +60,5 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "candidates": candidates,
         "image_ok": problem is None,
         "warnings": warnings,
+        "started_at": started_at,
     }
