@@ -330,3 +330,43 @@ def test_candidates_come_from_the_kg_when_not_given(scripted, scores, mention, t
     out = run({**mention, "candidates": []}, context)
     assert out["result"]["qid"] == "Q2"
     assert {e["name"] for e in out["result"]["top_k"]} == {"Ed Rendell", "Ruth Rendell"}
+
+
+def test_margin_rule_passes_the_candidate_set_best_whatever_its_cosine(scripted, scores, mention):
+    # Absolute cosines all below alpha: the relative rule still tells the best from the rest.
+    _, context = scripted(RUTH, ED, icr_rule="margin", alpha=0.0, use_iav=False, use_vif=False)
+    scores(icr={"Ruth": 0.10, "Ed": 0.25, "Don": 0.05})
+    out = run(mention, context)
+    assert decisions(out) == [
+        (0, 0, "Ruth Rendell", "icr_fail"),
+        (0, 1, "Ed Rendell", "icr_pass"),
+    ]
+    assert out["attempts"][0]["icr_score"] == pytest.approx(0.10 - 0.25)
+    assert out["attempts"][1]["icr_score"] == pytest.approx(0.25 - 0.10)
+
+
+def test_zscore_rule_scores_the_pick_among_all_candidates(scripted, scores, mention):
+    _, context = scripted(ED, icr_rule="zscore", alpha=1.0, use_iav=False, use_vif=False)
+    scores(icr={"Ruth": 0.1, "Ed": 0.4, "Don": 0.1})
+    out = run(mention, context)
+    assert out["attempts"][0]["icr_score"] == pytest.approx(2**0.5)
+    assert out["result"]["entity"] == "Ed Rendell"
+
+
+def test_a_round_failing_every_try_can_answer_nil(scripted, scores, mention):
+    _, context = scripted(
+        RUTH, ED, DON, icr_all_failed="nil", allow_nil=True, max_reselect=2, top_k=3
+    )
+    scores(icr={"Ruth": 0.1, "Ed": 0.2, "Don": 0.15}, iav=HIGH)
+    out = run(mention, context)
+    assert [d for *_, d in decisions(out)] == ["icr_fail", "icr_fail", "icr_nil"]
+    assert out["result"]["nil"] is True and out["result"]["entity"] is None
+    assert out["result"]["decided_by"] == "round 0: every try failed ICR, NIL"
+    assert [e["source"] for e in out["result"]["top_k"]] == ["candidate"] * 3
+
+
+def test_all_failed_nil_needs_nil_answers_allowed(scripted, scores, mention):
+    _, context = scripted(RUTH, ED, DON, icr_all_failed="nil", max_reselect=2, use_vif=False)
+    scores(icr={"Ruth": 0.1, "Ed": 0.2, "Don": 0.15}, iav=HIGH)
+    out = run(mention, context)
+    assert out["result"]["entity"] == "Ed Rendell"

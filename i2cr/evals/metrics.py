@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from i2cr.datasets import NIL_LABEL
-from i2cr.nodes.finalize import round_answers
+from i2cr.nodes.finalize import NIL_DECISIONS, round_answers
 
 KS = (1, 3, 5)
 Z_95 = 1.959963984540054
@@ -175,7 +175,8 @@ def round_answer(record: Record, last_round: int) -> str | None:
     answers = [a for a in round_answers(record.get("attempts") or []) if a["round"] <= last_round]
     if not answers:
         raise ValueError(f"record {record.get('id')!r} has no closed round")
-    return answers[-1]["entity"]
+    closing = answers[-1]
+    return None if closing["decision"] in NIL_DECISIONS else closing["entity"]
 
 
 def per_round_accuracy(records: Sequence[Record]) -> list[dict[str, Any]]:

@@ -10,8 +10,9 @@ from i2cr.context import Context
 from i2cr.nodes.common import settings
 from i2cr.state import Attempt, Candidate, LinkResult, RankedEntity, State
 
+NIL_DECISIONS = {"nil", "icr_nil"}
 ROUND_CLOSING = {
-    "nil",
+    *NIL_DECISIONS,
     "selected",
     "icr_pass",
     "icr_best_of_failed",
@@ -41,6 +42,8 @@ def choose(attempts: list[Attempt], fallback: str) -> tuple[Attempt, str]:
     last = answers[-1]
     if last["decision"] == "nil":
         return last, f"round {last['round']}: selector answered NIL"
+    if last["decision"] == "icr_nil":
+        return last, f"round {last['round']}: every try failed ICR, NIL"
     # A round's best-of-failed try that then passes IAV is accepted, as in the method.
     if last["decision"] == "iav_pass" or verified(last):
         return last, f"round {last['round']}: {last['decision']}"
@@ -71,7 +74,7 @@ def rank(
     the candidates by the selector's scores first (`selector_mode="score"`).
     """
     order: list[tuple[int, str]] = []
-    if answer["selected"] is not None:
+    if answer["selected"] is not None and answer["decision"] not in NIL_DECISIONS:
         order.append((answer["selected"], "passed" if verified(answer) else "failed"))
     if rule == "checked":
         chosen = [a for a in attempts if a["selected"] is not None]
@@ -106,7 +109,7 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Pick the answer per the method and the fallback setting, and rank the top-K."""
     context = settings(runtime)
     answer, decided_by = choose(state.attempts, context.fallback)
-    is_nil = answer["selected"] is None
+    is_nil = answer["selected"] is None or answer["decision"] in NIL_DECISIONS
     candidate = None if is_nil else state.candidates[answer["selected"]]  # type: ignore[index]
     result = LinkResult(
         entity=None if candidate is None else candidate["name"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from math import inf
 from typing import Any
 
@@ -25,22 +26,33 @@ def mention_text(state: State) -> str:
     return " ".join(p.strip() for p in parts if p and p.strip())
 
 
+def icr_score(state: State, context: Context, selected: int) -> float:
+    """The try's score under `icr_rule`: its cosine, or that cosine relative to the others'."""
+    mention_side = mention_text(state)
+    if context.icr_rule == "absolute":
+        entity_side = [entity_text(state.candidates[selected])]
+        return cosine(context.embedder, mention_side, entity_side, precision=context.precision)[0]
+    entity_sides = [entity_text(c) for c in state.candidates]
+    scores = cosine(context.embedder, mention_side, entity_sides, precision=context.precision)
+    own = scores[selected]
+    if context.icr_rule == "margin":
+        others = [s for i, s in enumerate(scores) if i != selected]
+        return own - max(others, default=-1.0)  # -1: the lowest cosine there is
+    spread = statistics.pstdev(scores)
+    return (own - statistics.fmean(scores)) / spread if spread > 0 else 0.0
+
+
 def icr(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Score the try; on failure exclude it, or keep the round's best try at the limit.
 
     A try whose answer named no candidate (`unmatched_answer="reference"`) fails unscored.
+    With `icr_all_failed="nil"` (and NIL allowed) a round whose every try failed is NIL.
     """
     context = settings(runtime)
     attempt = current_attempt(state)
     score = None
     if attempt["selected"] is not None:
-        candidate = state.candidates[attempt["selected"]]
-        score = cosine(
-            context.embedder,
-            mention_text(state),
-            [entity_text(candidate)],
-            precision=context.precision,
-        )[0]
+        score = icr_score(state, context, attempt["selected"])
     passed = score is not None and score > context.alpha
     scored = Attempt(
         **{
@@ -58,6 +70,9 @@ def icr(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     tries = round_attempts(state)
     can_reselect = len(tries) <= context.max_reselect and len(excluded) < len(state.candidates)
     if can_reselect:
+        return {"attempts": [scored], "excluded": excluded}
+    if context.icr_all_failed == "nil" and context.allow_nil:
+        scored["decision"] = "icr_nil"
         return {"attempts": [scored], "excluded": excluded}
     finished = [scored if a["try_index"] == scored["try_index"] else a for a in tries]
     best = max(finished, key=lambda a: a["icr_score"] if a["icr_score"] is not None else -inf)
