@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from i2cr.batch import BatchSummary, link_one, read_jsonl_rows, run_batch, sample_rows
 from i2cr.cli.options import add_context_options, context_from
+from i2cr.context import Context
 from i2cr.datasets import load_release, read_release_entries
 from i2cr.errors import InputError
 
@@ -30,7 +32,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--input", help="JSONL file of graph inputs, one mention per line")
     parser.add_argument("--dataset", help="a dataset file in the I2CR release format")
-    parser.add_argument("--image-dir", help="folder of the dataset's images")
+    parser.add_argument(
+        "--image-dir",
+        help="folder of the images: the dataset's image names and relative image paths resolve "
+        "inside it, paths leading outside it are refused (it becomes image_root)",
+    )
     parser.add_argument("--id", help="link only this sample of --dataset")
     parser.add_argument("--limit", type=int, help="link at most this many rows")
     parser.add_argument("--output", help="results JSONL (batch mode; resumes if it exists)")
@@ -50,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
     earlier run's left by resuming without --retry-errors).
     """
     context = context_from(args.settings)
+    if args.image_dir:
+        args.image_dir = image_folder(args.image_dir, context)
+        context = dataclasses.replace(context, image_root=args.image_dir)
     from i2cr.graph import graph
 
     if args.output:
@@ -70,6 +79,19 @@ def run(args: argparse.Namespace) -> int:
     record = link_one(graph, row, context)
     print(json.dumps(record, ensure_ascii=False, indent=2) if args.json else describe(record))
     return 0
+
+
+def image_folder(image_dir: str, context: Context) -> str:
+    """`--image-dir` as an absolute folder, inside the operator's `image_root` if one is set."""
+    folder = Path(image_dir).resolve()
+    if not folder.is_dir():
+        raise InputError(f"--image-dir {image_dir}: no such folder")
+    if context.image_root and not folder.is_relative_to(Path(context.image_root).resolve()):
+        raise InputError(
+            f"--image-dir {image_dir} lies outside image_root {context.image_root} "
+            "(I2CR_IMAGE_ROOT): give a folder inside it"
+        )
+    return str(folder)
 
 
 def _batch_rows(args: argparse.Namespace) -> tuple[Any, int | None]:
