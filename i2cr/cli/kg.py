@@ -19,6 +19,7 @@ from i2cr.errors import InputError
 from i2cr.kg import build_store, iter_entities, open_kg
 from i2cr.kg.enrich import enrich_store
 from i2cr.kg.entities import Entity, entities_from_samples
+from i2cr.kg.locations import is_postgres_url, postgres_store_module
 from i2cr.kg.priors import PriorTables, mention_counts
 from i2cr.kg.wikidata import StagingFile, fingerprint, import_dump
 from i2cr.models.chat import load_selector
@@ -36,13 +37,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     build = actions.add_parser(
         "build",
-        help="build an SQLite KG store with a trigram index",
+        help="build a KG store with a trigram index (an SQLite file or a PostgreSQL database)",
         description="Build a KG store from a Wikidata JSON dump, entity JSONL files ({qid, "
         "name, aliases, description, image, popularity} per line) and/or the entities named by "
         "dataset files (their candidates and gold answers, merged by qid), with alias priors. "
-        "Enrichments of an older store are kept.",
+        "Enrichments of an older store are kept. A postgresql:// URL builds the store in that "
+        "database (pg_trgm; pip install 'i2cr[postgres]'; no alias priors yet).",
     )
-    build.add_argument("store", help="the SQLite file to write")
+    build.add_argument("store", help="the SQLite file to write, or a postgresql:// URL")
     build.add_argument("--entities", action="append", default=[], help="entity JSONL file")
     build.add_argument("--dataset", action="append", default=[], help="dataset file (any format)")
     build.add_argument(
@@ -64,7 +66,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     build.set_defaults(run=run_build)
 
     search = actions.add_parser("search", help="top-k candidates for a mention")
-    search.add_argument("store", help="KG store (or entity JSONL, searched exhaustively)")
+    search.add_argument(
+        "store", help="KG store: file or postgresql:// URL (or entity JSONL, searched exhaustively)"
+    )
     search.add_argument("mention")
     search.add_argument("-k", type=int, default=10, help="how many candidates")
     search.add_argument("--json", action="store_true", help="print the candidates as JSON")
@@ -77,7 +81,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "for entities without a description, with the selector chat model (--set "
         "selector=...). Cached per entity in the store: a re-run only does new work.",
     )
-    enrich.add_argument("store", help="KG store built by `i2cr kg build`")
+    enrich.add_argument("store", help="KG store built by `i2cr kg build` (file or URL)")
     enrich.add_argument("--max-chars", type=int, default=240, help="longest text to keep")
     enrich.add_argument("--no-briefs", action="store_true", help="only summarise")
     enrich.add_argument("--limit", type=int, help="only the first N entities")
@@ -105,15 +109,22 @@ def run_build(args: argparse.Namespace) -> int:
     priors = PriorTables(counts)
     bar = tqdm(priors.watch(rows), total=total, unit="entity", desc="build")
     source = ", ".join([*([args.wikidata] if args.wikidata else []), *args.entities, *args.dataset])
-    summary = build_store(bar, args.store, source=source, finish=priors.write)
+    where, grams = args.store, "trigrams, "
+    if is_postgres_url(args.store):
+        postgres = postgres_store_module()
+        summary = postgres.build_postgres_store(bar, args.store, source=source)
+        where, grams = postgres.shown_url(args.store), ""
+    else:
+        summary = build_store(bar, args.store, source=source, finish=priors.write)
+        grams = f"{summary.grams} {grams}"
     if staging:
         staging.close()
         staging.path.unlink()
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print(
-        f"{summary.entities} entities, {summary.labels} labels, {summary.grams} trigrams, "
-        f"{summary.bytes / 2**20:.1f} MiB -> {args.store}"
+        f"{summary.entities} entities, {summary.labels} labels, {grams}"
+        f"{summary.bytes / 2**20:.1f} MiB -> {where}"
     )
     return 0
 

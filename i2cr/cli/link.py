@@ -14,6 +14,7 @@ from i2cr.cli.options import add_context_options, context_from
 from i2cr.context import Context
 from i2cr.datasets import load_release, read_release_entries
 from i2cr.errors import InputError
+from i2cr.kg import open_kg
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -59,6 +60,9 @@ def run(args: argparse.Namespace) -> int:
     if args.image_dir:
         args.image_dir = image_folder(args.image_dir, context)
         context = dataclasses.replace(context, image_root=args.image_dir)
+    if context.kg:
+        # A KG that cannot be opened is one error now, not an error row for every mention.
+        open_kg(context.kg)
     from i2cr.graph import graph
 
     if args.output:

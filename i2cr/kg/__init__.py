@@ -1,4 +1,4 @@
-"""Knowledge graphs the retrieve node searches for candidates: an SQLite store or a JSONL file."""
+"""Knowledge graphs the retrieve node searches for candidates: SQLite, PostgreSQL or JSONL."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Literal, Protocol
 
 from i2cr.errors import InputError
 from i2cr.kg.entities import Entity, iter_entities, read_entities
+from i2cr.kg.locations import is_postgres_url, postgres_store_module
 from i2cr.kg.memory import InMemoryKG
 from i2cr.kg.store import SqliteKG, build_store, is_sqlite_file
 from i2cr.state import Candidate
@@ -39,8 +40,11 @@ def open_kg(path: str, store: StoreKind = "auto") -> KnowledgeGraph:
     """Open the knowledge graph at `path` (once per process).
 
     'sqlite' is a store built by `i2cr kg build`; 'memory' reads an entity JSONL file and
-    searches it exhaustively; 'auto' tells them apart by the file's header.
+    searches it exhaustively; 'auto' tells them apart by the file's header. A
+    `postgresql://` URL names a store built there by `i2cr kg build` (`i2cr.kg.postgres`).
     """
+    if is_postgres_url(path):
+        return postgres_store_module().PostgresKG(path)
     file = Path(path)
     if not file.is_file():
         raise InputError(f"knowledge graph file not found: {path}")

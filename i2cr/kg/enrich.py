@@ -11,15 +11,16 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from i2cr.errors import InputError
+from i2cr.kg.locations import is_postgres_url, postgres_store_module
 from i2cr.kg.store import ENRICHMENT_SCHEMA, is_sqlite_file, text_hash
 from i2cr.prompts.enrich import ALIASES_NOTE, BRIEF_PROMPT, ENRICH_SYSTEM_PROMPT, SUMMARY_PROMPT
 
@@ -46,14 +47,56 @@ class EnrichSummary:
     cached: int = 0
 
 
-def plan_jobs(db: sqlite3.Connection, max_chars: int, briefs: bool, limit: int | None) -> list[Job]:
-    """List the texts the entities need (cached or not), in entity order."""
-    sql = "SELECT qid, name, aliases, description FROM entities ORDER BY id"
-    rows = db.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
-    return list(_jobs(rows, max_chars, briefs))
+class EnrichmentTable(Protocol):
+    """Where a store keeps the texts written for its entities."""
+
+    def made(self) -> dict[tuple[str, str], str]:
+        """The source fingerprint of every text made, by (qid, kind)."""
+        ...
+
+    def entity_rows(self, limit: int | None) -> Iterable[tuple[str, str, str, str]]:
+        """(qid, name, aliases as JSON, description) of the entities, in entity order."""
+        ...
+
+    def save(self, job: Job, text: str) -> None:
+        """Store the text written for a job, replacing an older one."""
+        ...
+
+    def commit(self) -> None:
+        """Make the texts saved so far durable."""
+        ...
 
 
-def _jobs(rows: sqlite3.Cursor, max_chars: int, briefs: bool) -> Iterator[Job]:
+class SqliteEnrichments:
+    """The enrichments table of an SQLite store."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        """Use the store's open database; the table is made if missing."""
+        self.db = db
+        db.executescript(ENRICHMENT_SCHEMA)
+
+    def made(self) -> dict[tuple[str, str], str]:  # noqa: D102
+        rows = self.db.execute("SELECT qid, kind, source_hash FROM enrichments")
+        return {(qid, kind): source for qid, kind, source in rows}
+
+    def entity_rows(self, limit: int | None) -> Iterable[tuple[str, str, str, str]]:  # noqa: D102
+        sql = "SELECT qid, name, aliases, description FROM entities ORDER BY id"
+        return self.db.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
+
+    def save(self, job: Job, text: str) -> None:  # noqa: D102
+        self.db.execute(
+            "INSERT OR REPLACE INTO enrichments VALUES (?, ?, ?, ?)",
+            (job.qid, job.kind, job.source_hash, text),
+        )
+
+    def commit(self) -> None:  # noqa: D102
+        self.db.commit()
+
+
+def plan_jobs(
+    rows: Iterable[tuple[str, str, str, str]], max_chars: int, briefs: bool
+) -> Iterator[Job]:
+    """The texts the entities need (cached or not), in entity order."""
     for qid, name, aliases, description in rows:
         if len(description) > max_chars:
             prompt = SUMMARY_PROMPT.format(name=name, max_chars=max_chars, description=description)
@@ -78,42 +121,51 @@ def fit(text: str, max_chars: int) -> str:
 
 
 def enrich_store(
-    path: str | Path,
+    location: str | Path,
     model: BaseChatModel,
     max_chars: int = 240,
     briefs: bool = True,
     limit: int | None = None,
     progress: Callable[[Iterator[Job], int], Iterator[Job]] | None = None,
 ) -> EnrichSummary:
-    """Write summaries and briefs into the store at `path`, skipping those already made."""
+    """Write summaries and briefs into the store at `location` (a file or a PostgreSQL URL)."""
     if max_chars < 20:
         raise InputError(f"max_chars must be at least 20, got {max_chars}")
-    if not Path(path).is_file() or not is_sqlite_file(path):
-        raise InputError(f"not a KG store (build one with `i2cr kg build`): {path}")
-    db = sqlite3.connect(path)
+    if is_postgres_url(str(location)):
+        postgres = postgres_store_module()
+        with postgres.PostgresEnrichments(str(location)) as table:
+            return enrich_table(table, model, max_chars, briefs, limit, progress)
+    if not Path(location).is_file() or not is_sqlite_file(location):
+        raise InputError(f"not a KG store (build one with `i2cr kg build`): {location}")
+    db = sqlite3.connect(location)
     try:
-        db.executescript(ENRICHMENT_SCHEMA)
-        done = {
-            (qid, kind): source
-            for qid, kind, source in db.execute("SELECT qid, kind, source_hash FROM enrichments")
-        }
-        jobs = plan_jobs(db, max_chars, briefs, limit)
-        summary = EnrichSummary()
-        todo = [job for job in jobs if done.get((job.qid, job.kind)) != job.source_hash]
-        summary.cached = len(jobs) - len(todo)
-        for job in progress(iter(todo), len(todo)) if progress else todo:
-            answer = model.invoke([SystemMessage(ENRICH_SYSTEM_PROMPT), HumanMessage(job.prompt)])
-            text = fit(str(answer.content), max_chars)
-            if not text:
-                continue
-            db.execute(
-                "INSERT OR REPLACE INTO enrichments VALUES (?, ?, ?, ?)",
-                (job.qid, job.kind, job.source_hash, text),
-            )
-            summary.written += 1
-            if summary.written % COMMIT_EVERY == 0:
-                db.commit()
-        db.commit()
+        return enrich_table(SqliteEnrichments(db), model, max_chars, briefs, limit, progress)
     finally:
         db.close()
+
+
+def enrich_table(
+    table: EnrichmentTable,
+    model: BaseChatModel,
+    max_chars: int,
+    briefs: bool,
+    limit: int | None,
+    progress: Callable[[Iterator[Job], int], Iterator[Job]] | None,
+) -> EnrichSummary:
+    """Ask the model for every text not made yet (or made from another source) and save it."""
+    done = table.made()
+    jobs = list(plan_jobs(table.entity_rows(limit), max_chars, briefs))
+    summary = EnrichSummary()
+    todo = [job for job in jobs if done.get((job.qid, job.kind)) != job.source_hash]
+    summary.cached = len(jobs) - len(todo)
+    for job in progress(iter(todo), len(todo)) if progress else todo:
+        answer = model.invoke([SystemMessage(ENRICH_SYSTEM_PROMPT), HumanMessage(job.prompt)])
+        text = fit(str(answer.content), max_chars)
+        if not text:
+            continue
+        table.save(job, text)
+        summary.written += 1
+        if summary.written % COMMIT_EVERY == 0:
+            table.commit()
+    table.commit()
     return summary

@@ -1,0 +1,408 @@
+"""A knowledge graph in PostgreSQL, searched through a GIN trigram index (pg_trgm).
+
+The tables live in the schema `i2cr_kg` of the database the URL names. A query takes the labels
+the index finds similar to the mention (`%`: both alike, `%>`: the mention inside the label),
+keeps a pool of the best by three pg_trgm views (both alike, the mention inside the label, the
+label inside the mention) and ranks that pool with the same rapidfuzz ranking as every other
+store (`i2cr.kg.matching`), so the order does not depend on the server's scoring. Threads share
+one connection pool.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+import psycopg
+from psycopg import errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from i2cr.errors import InputError
+from i2cr.kg.entities import Entity
+from i2cr.kg.matching import normalize, rank_labels, trigrams
+from i2cr.kg.store import FORMAT_VERSION, PREPOOL_FACTOR, BuildSummary, text_hash
+from i2cr.state import Candidate
+
+if TYPE_CHECKING:
+    from i2cr.kg.enrich import Job
+
+SCHEMA = "i2cr_kg"
+PARTIAL_SCHEMA = "i2cr_kg_partial"
+CONNECT_TIMEOUT_S = 10
+# The build's lock, one per database: a second build waits for the first to finish.
+BUILD_LOCK = 8_271_810_018
+
+TABLES = f"""
+CREATE TABLE {PARTIAL_SCHEMA}.meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE {PARTIAL_SCHEMA}.entities (
+    id integer NOT NULL, qid text NOT NULL, name text NOT NULL, aliases text NOT NULL,
+    description text NOT NULL, image text
+);
+CREATE TABLE {PARTIAL_SCHEMA}.labels (
+    id integer NOT NULL, entity integer NOT NULL, text text NOT NULL
+);
+"""
+INDEXES = f"""
+ALTER TABLE {PARTIAL_SCHEMA}.entities ADD PRIMARY KEY (id);
+ALTER TABLE {PARTIAL_SCHEMA}.entities ADD UNIQUE (qid);
+ALTER TABLE {PARTIAL_SCHEMA}.labels ADD PRIMARY KEY (id);
+CREATE INDEX labels_text_trgm ON {PARTIAL_SCHEMA}.labels USING gin (text gin_trgm_ops);
+"""
+# LLM-written texts per entity (see i2cr.kg.enrich); a rebuild moves them into the new store.
+ENRICHMENTS = """
+CREATE TABLE IF NOT EXISTS {schema}.enrichments (
+    qid text NOT NULL, kind text NOT NULL, source_hash text NOT NULL, text text NOT NULL,
+    PRIMARY KEY (qid, kind)
+)
+"""
+
+# `%%` is the `%` operator: psycopg reads a single `%` as a placeholder.
+HITS_QUERY = f"""
+SELECT id, entity, text FROM {SCHEMA}.labels WHERE text %% %(q)s OR text %%> %(q)s
+"""
+ENTITY_QUERY = f"""
+SELECT e.id, e.qid, name, aliases, description, image, s.source_hash, s.text, b.text
+FROM {SCHEMA}.entities e
+LEFT JOIN {SCHEMA}.enrichments s ON s.qid = e.qid AND s.kind = 'summary'
+LEFT JOIN {SCHEMA}.enrichments b ON b.qid = e.qid AND b.kind = 'brief'
+WHERE e.id = ANY(%s)
+"""
+
+
+def shown_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}@{host}" if parts.username else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def connect(url: str, **options: Any) -> psycopg.Connection:
+    """Connect to the database, or raise an InputError naming it and what the server said."""
+    try:
+        return psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, **options)
+    except psycopg.Error as err:
+        raise InputError(
+            f"cannot connect to the KG database {shown_url(url)}: {_line(err)}"
+        ) from err
+
+
+def _line(err: BaseException) -> str:
+    """The first line of what the server or driver said."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
+def ensure_trigram_extension(conn: psycopg.Connection, url: str) -> None:
+    """Create pg_trgm in the database unless it is there; a clear error when not allowed."""
+    if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone():
+        return
+    try:
+        with conn.transaction():
+            conn.execute("CREATE EXTENSION pg_trgm")
+    except errors.InsufficientPrivilege as err:
+        raise InputError(
+            f"the KG database {shown_url(url)} has no pg_trgm extension and this user may not "
+            f"create it ({_line(err)}): run `CREATE EXTENSION pg_trgm;` in it as its owner or "
+            "a superuser"
+        ) from err
+    except psycopg.Error as err:
+        raise InputError(
+            f"the KG database {shown_url(url)} cannot create the pg_trgm extension "
+            f"({_line(err)}): install PostgreSQL's contrib modules on the server"
+        ) from err
+
+
+def build_postgres_store(
+    entities: Iterable[tuple[str, Entity]], url: str, source: str = ""
+) -> BuildSummary:
+    """Load the entities into the database at `url` with COPY and index their labels.
+
+    `entities` yields (where, entity) with `where` naming the input row for errors. The store is
+    built in a schema of its own and swapped in by one transaction at the end, so a failed build
+    leaves the old store as it was; enrichments of the old store are kept.
+    """
+    with connect(url) as conn:
+        ensure_trigram_extension(conn, url)
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (BUILD_LOCK,))
+        conn.execute(f"DROP SCHEMA IF EXISTS {PARTIAL_SCHEMA} CASCADE")
+        try:
+            conn.execute(f"CREATE SCHEMA {PARTIAL_SCHEMA}")
+        except errors.InsufficientPrivilege as err:
+            raise InputError(
+                f"this user may not create a schema in the KG database {shown_url(url)} "
+                f"({_line(err)}): grant it CREATE on the database"
+            ) from err
+        conn.execute(TABLES)
+        with tempfile.TemporaryFile("w+", encoding="utf-8") as labels:
+            entity_count, label_count = _copy_entities(conn, entities, labels)
+            labels.seek(0)
+            _copy_file(conn, f"COPY {PARTIAL_SCHEMA}.labels (id, entity, text) FROM STDIN", labels)
+        conn.execute(INDEXES)
+        meta = {"version": FORMAT_VERSION, "source": source, "entities": str(entity_count)}
+        with conn.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {PARTIAL_SCHEMA}.meta VALUES (%s, %s)", meta.items())
+        _swap_in(conn)
+    with connect(url, autocommit=True) as conn:
+        conn.execute(f"ANALYZE {SCHEMA}.entities")
+        conn.execute(f"ANALYZE {SCHEMA}.labels")
+        size = conn.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind = 'r'",
+            (SCHEMA,),
+        ).fetchone()
+    return BuildSummary(entity_count, label_count, 0, int(size[0] if size else 0))
+
+
+def _copy_entities(
+    conn: psycopg.Connection, entities: Iterable[tuple[str, Entity]], labels: IO[str]
+) -> tuple[int, int]:
+    """COPY the entities, writing their label rows to `labels` meanwhile; the two counts.
+
+    Label ids follow entity order and label order, as in the SQLite store.
+    """
+    seen: set[str] = set()
+    entity_count = label_count = 0
+    with (
+        conn.cursor() as cursor,
+        cursor.copy(
+            f"COPY {PARTIAL_SCHEMA}.entities (id, qid, name, aliases, description, image) "
+            "FROM STDIN"
+        ) as copy,
+    ):
+        for where, entity in entities:
+            if entity.qid in seen:
+                raise InputError(f"{where}: duplicate qid {entity.qid!r}")
+            seen.add(entity.qid)
+            aliases = json.dumps(list(entity.aliases), ensure_ascii=False)
+            copy.write_row(
+                (entity_count, entity.qid, entity.name, aliases, entity.description, entity.image)
+            )
+            for text in dict.fromkeys(normalize(label) for label in entity.labels):
+                if text:
+                    labels.write(f"{label_count}\t{entity_count}\t{_copy_text(text)}\n")
+                    label_count += 1
+            entity_count += 1
+    return entity_count, label_count
+
+
+def _copy_text(text: str) -> str:
+    """A value in COPY's text format."""
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _copy_file(conn: psycopg.Connection, statement: str, rows: IO[str]) -> None:
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        while chunk := rows.read(1 << 20):
+            copy.write(chunk)
+
+
+def _swap_in(conn: psycopg.Connection) -> None:
+    """Replace the store by the one just built, moving the old store's enrichments over."""
+    old = conn.execute(
+        "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'enrichments'", (SCHEMA,)
+    ).fetchone()
+    if old:
+        conn.execute(f"ALTER TABLE {SCHEMA}.enrichments SET SCHEMA {PARTIAL_SCHEMA}")
+    else:
+        conn.execute(ENRICHMENTS.format(schema=PARTIAL_SCHEMA))
+    conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    conn.execute(f"ALTER SCHEMA {PARTIAL_SCHEMA} RENAME TO {SCHEMA}")
+
+
+class PostgresKG:
+    """The KG in a PostgreSQL database built by `build_postgres_store`.
+
+    The index finds the labels whose pg_trgm similarity to the mention (or word similarity of
+    the mention inside them) reaches the first of `thresholds`; while that finds fewer than
+    `pool` x 10 labels the next, lower one is tried, so a mention with few close labels is
+    still compared with every label sharing a trigram. Of those, `pool` labels per overlap
+    view are re-ranked with rapidfuzz, as in the SQLite store.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        pool: int = 100,
+        thresholds: tuple[float, ...] = (0.3, 0.1, 0.01),
+        connections: int = 8,
+    ) -> None:
+        """Check the store is there, then open the connection pool."""
+        self.url = url
+        self.pool = pool
+        self.thresholds = thresholds
+        with connect(url, autocommit=True) as conn:
+            meta = dict(self._meta(conn))
+        if meta.get("version") != FORMAT_VERSION:
+            raise InputError(
+                f"{shown_url(url)}: KG store format {meta.get('version')!r}, rebuild it"
+            )
+        self.entity_count = int(meta["entities"])
+        self._connections = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=connections,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+            configure=_use_the_index,
+            open=True,
+            name="i2cr-kg",
+        )
+
+    def _meta(self, conn: psycopg.Connection) -> list[tuple[str, str]]:
+        try:
+            return conn.execute(f"SELECT key, value FROM {SCHEMA}.meta").fetchall()
+        except errors.UndefinedTable as err:
+            raise InputError(
+                f"no KG store in the database {shown_url(self.url)} (build one with "
+                f"`i2cr kg build {shown_url(self.url)} --entities ...`)"
+            ) from err
+        except errors.InsufficientPrivilege as err:
+            raise InputError(
+                f"this user may not read the KG store in {shown_url(self.url)}: {_line(err)}"
+            ) from err
+
+    def __len__(self) -> int:
+        """Count the entities."""
+        return self.entity_count
+
+    def search(self, mention: str, k: int) -> list[Candidate]:
+        """Return the k best candidates, with enriched descriptions where made."""
+        return [
+            entity.as_candidate(description)
+            for entity, description in self.search_entities(mention, k)
+        ]
+
+    def search_entities(self, mention: str, k: int) -> list[tuple[Entity, str]]:
+        """Return the k best entities, each with the description to show for it."""
+        query = normalize(mention)
+        if not query:
+            return []
+        with self._connection() as conn:
+            rows = self._label_pool(conn, query)
+            ranked = rank_labels(query, [text for _, _, text in rows], len(rows))
+            chosen = list(dict.fromkeys(rows[i][1] for i in ranked))[:k]
+            return self._entities(conn, chosen) if chosen else []
+
+    def _label_pool(self, conn: psycopg.Connection, query: str) -> list[tuple[int, int, str]]:
+        """The labels to rank: those the index finds, cut to a pool as the SQLite store does."""
+        rows: list[tuple[int, int, str]] = []
+        for threshold in self.thresholds:
+            conn.execute(
+                "SELECT set_config('pg_trgm.similarity_threshold', %s, false), "
+                "set_config('pg_trgm.word_similarity_threshold', %s, false)",
+                (str(threshold), str(threshold)),
+            )
+            rows = conn.execute(HITS_QUERY, {"q": query}).fetchall()
+            if len(rows) >= self.pool * PREPOOL_FACTOR:
+                break
+        rows.sort()
+        return [rows[i] for i in best_by_overlap(query, [text for _, _, text in rows], self.pool)]
+
+    def _entities(self, conn: psycopg.Connection, ids: list[int]) -> list[tuple[Entity, str]]:
+        by_id = {}
+        for row in conn.execute(ENTITY_QUERY, (ids,)).fetchall():
+            row_id, qid, name, aliases, description, image, summary_of, summary, brief = row
+            entity = Entity(qid, name, description, tuple(json.loads(aliases)), image)
+            if summary and summary_of == text_hash(description):
+                description = summary
+            by_id[row_id] = (entity, description or brief or "")
+        return [by_id[i] for i in ids]
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection; a lost server or missing store is an InputError."""
+        try:
+            with self._connections.connection() as conn:
+                yield conn
+        except PoolTimeout as err:
+            raise InputError(
+                f"no connection to the KG database {shown_url(self.url)} ({_line(err)})"
+            ) from err
+        except errors.UndefinedTable as err:
+            raise InputError(
+                f"the KG store in {shown_url(self.url)} is gone: {_line(err)}"
+            ) from err
+        except psycopg.OperationalError as err:
+            raise InputError(f"the KG database {shown_url(self.url)} failed: {_line(err)}") from err
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._connections.close()
+
+
+def best_by_overlap(query: str, labels: list[str], count: int) -> list[int]:
+    """Positions of the `count` best labels by each trigram-overlap view, merged (in order).
+
+    The views and their tie-breaks are the SQLite store's: the mention inside the label, the
+    label inside the mention, and both alike (Dice), on the same padded trigrams.
+    """
+    grams = trigrams(query)
+    label_grams = [trigrams(label) for label in labels]
+    shared = np.array([len(grams & g) for g in label_grams], dtype=np.int64)
+    # pg_trgm also pads each word on its own ("  o" starts every word in o): such labels
+    # share no trigram of ours, and the SQLite store never sees them.
+    found = np.flatnonzero(shared)
+    if len(found) <= count:
+        return found.tolist()
+    shared = shared[found]
+    sizes = np.array([min(len(label_grams[i]), 255) for i in found], dtype=np.float32)
+    both = 2 * shared / (len(grams) + sizes)
+    views = (shared / len(grams) + both / 100, shared / sizes + both / 100, both)
+    chosen = np.concatenate([np.argpartition(-v, count)[:count] for v in views])
+    return found[np.unique(chosen)].tolist()
+
+
+def _use_the_index(conn: psycopg.Connection) -> None:
+    """Make the planner take the trigram index.
+
+    It prices the `%` operator as cheap and scans every label of a small table, computing
+    pg_trgm's similarity for each: ten times slower than the index at 4,000 labels.
+    """
+    conn.execute("SET enable_seqscan = off")
+
+
+class PostgresEnrichments:
+    """The enrichments table of a PostgreSQL store (see `i2cr.kg.enrich`), on one connection."""
+
+    def __init__(self, url: str) -> None:
+        """Connect, after checking the store is there."""
+        PostgresKG(url, connections=1).close()
+        self.conn = connect(url)
+
+    def __enter__(self) -> PostgresEnrichments:
+        """Use the table."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Commit what was saved unless an error stopped the run, and disconnect."""
+        if exc_info[0] is None:
+            self.conn.commit()
+        self.conn.close()
+
+    def made(self) -> dict[tuple[str, str], str]:  # noqa: D102
+        rows = self.conn.execute(f"SELECT qid, kind, source_hash FROM {SCHEMA}.enrichments")
+        return {(qid, kind): source for qid, kind, source in rows}
+
+    def entity_rows(self, limit: int | None) -> Iterable[tuple[str, str, str, str]]:  # noqa: D102
+        sql = f"SELECT qid, name, aliases, description FROM {SCHEMA}.entities ORDER BY id"
+        return self.conn.execute(sql + " LIMIT %s", (limit,)).fetchall()
+
+    def save(self, job: Job, text: str) -> None:  # noqa: D102
+        self.conn.execute(
+            f"INSERT INTO {SCHEMA}.enrichments VALUES (%s, %s, %s, %s) ON CONFLICT (qid, kind) "
+            "DO UPDATE SET source_hash = excluded.source_hash, text = excluded.text",
+            (job.qid, job.kind, job.source_hash, text),
+        )
+
+    def commit(self) -> None:  # noqa: D102
+        self.conn.commit()

@@ -1,0 +1,204 @@
+"""The KG store on PostgreSQL (pg_trgm): same top-k as the SQLite store, rebuilds, errors, CLI.
+
+A throwaway cluster starts for this module (tests/postgres_cluster.py). Without PostgreSQL the
+tests skip, except in CI (CI=true), where a missing server is a failure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("psycopg", reason="the postgres extra is not installed")
+import psycopg  # noqa: E402
+from postgres_cluster import missing_reason, throwaway_cluster  # noqa: E402
+from test_kg import ENTITIES, synthetic_entities, write_jsonl  # noqa: E402
+
+from i2cr import graph  # noqa: E402
+from i2cr.cli import main  # noqa: E402
+from i2cr.errors import InputError  # noqa: E402
+from i2cr.kg import SqliteKG, build_store, iter_entities, open_kg  # noqa: E402
+from i2cr.kg.enrich import enrich_store  # noqa: E402
+from i2cr.kg.postgres import PostgresKG, build_postgres_store  # noqa: E402
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    reason = missing_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {reason}")
+        pytest.skip(reason)
+    with throwaway_cluster() as url:
+        yield url
+
+
+def database_url(server: str, name: str) -> str:
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture
+def url(server: str) -> str:
+    """A fresh, empty database of the cluster."""
+    name = f"kg_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return database_url(server, name)
+
+
+def entity_rows(path: Path):
+    return ((f"{path}:{n}", e) for n, e in iter_entities(path))
+
+
+def build_both(tmp_path: Path, url: str, rows) -> tuple[SqliteKG, PostgresKG]:
+    source = write_jsonl(tmp_path / "entities.jsonl", rows)
+    build_store(entity_rows(source), tmp_path / "kg.sqlite")
+    build_postgres_store(entity_rows(source), url)
+    return SqliteKG(tmp_path / "kg.sqlite"), PostgresKG(url)
+
+
+def test_postgres_and_sqlite_return_the_same_top_k(tmp_path, url):
+    rows = ENTITIES + [{**r, "qid": f"S{r['qid']}"} for r in synthetic_entities(3000)]
+    sqlite, postgres = build_both(tmp_path, url, rows)
+    rng = random.Random(3)
+    queries = ["Barak Obma", "Washington", "Barbara Vine", "Ais people", "Rendell", "Obama"]
+    for row in rng.sample(rows, 40):
+        name = row["name"]
+        cut = rng.randrange(len(name))
+        queries += [name, name[:cut] + name[cut + 1 :], name.split()[-1][:5]]
+    for query in queries:
+        assert postgres.search(query, 10) == sqlite.search(query, 10), query
+    assert postgres.search("Barak Obma", 1)[0]["qid"] == "Q76"
+    assert postgres.search("?!", 5) == []
+    assert len(postgres) == len(rows)
+
+
+@pytest.mark.skipif(not (DATA / "wikimel").is_dir(), reason="../shared/data is absent")
+def test_on_the_wikimel_dev_kg_the_stores_agree_on_the_top_10(tmp_path, url):
+    from i2cr.datasets import load_dataset
+    from i2cr.kg.entities import entities_from_samples
+
+    samples = load_dataset(DATA / "wikimel" / "wikimel_dev.json")
+    entities = [(e.qid, e) for e in entities_from_samples(samples)]
+    build_store(entities, tmp_path / "kg.sqlite")
+    build_postgres_store(entities, url)
+    sqlite, postgres = SqliteKG(tmp_path / "kg.sqlite"), PostgresKG(url)
+    mentions = [s.mention for s in samples[:150]]
+    same = sum(postgres.search(m, 10) == sqlite.search(m, 10) for m in mentions)
+    assert same >= 0.98 * len(mentions)
+
+
+def test_threads_share_the_connection_pool(tmp_path, url):
+    _, postgres = build_both(tmp_path, url, synthetic_entities(500))
+    queries = [r["name"] for r in synthetic_entities(500)[:64]]
+    alone = [postgres.search(q, 5) for q in queries]
+    with ThreadPoolExecutor(max_workers=16) as threads:
+        together = list(threads.map(lambda q: postgres.search(q, 5), queries))
+    assert together == alone
+
+
+def test_a_rebuild_replaces_the_entities_and_keeps_the_enrichments(scripted, tmp_path, url):
+    long = "Ruth Rendell was an English author of thrillers and murder mysteries. " * 5
+    rows = [
+        {"qid": "Q1", "name": "Ruth Rendell", "description": long},
+        {"qid": "Q2", "name": "Ed Rendell", "description": "American politician."},
+    ]
+    source = write_jsonl(tmp_path / "entities.jsonl", rows)
+    build_postgres_store(entity_rows(source), url)
+    model, _ = scripted("English crime novelist.")
+    assert enrich_store(url, model, max_chars=120).written == 1
+    rows.append({"qid": "Q3", "name": "Don Rendell"})
+    write_jsonl(source, rows)
+    for _ in range(2):
+        summary = build_postgres_store(entity_rows(source), url)
+    assert (summary.entities, summary.labels) == (3, 3)
+    found = {c["qid"]: c["desc"] for c in PostgresKG(url).search("Rendell", 5)}
+    assert found == {"Q1": "English crime novelist.", "Q2": "American politician.", "Q3": ""}
+    again = enrich_store(url, model, max_chars=120, briefs=False)
+    assert (again.written, again.cached) == (0, 1)
+
+
+def test_a_failed_rebuild_leaves_the_old_store(tmp_path, url):
+    source = write_jsonl(tmp_path / "entities.jsonl", ENTITIES)
+    build_postgres_store(entity_rows(source), url)
+    bad = write_jsonl(tmp_path / "bad.jsonl", [*ENTITIES, ENTITIES[0]])
+    with pytest.raises(InputError, match=r"bad.jsonl:8: duplicate qid 'Q76'"):
+        build_postgres_store(entity_rows(bad), url)
+    assert PostgresKG(url).search("Barack Obama", 1)[0]["qid"] == "Q76"
+    assert len(PostgresKG(url)) == len(ENTITIES)
+
+
+def test_the_cli_builds_and_searches_by_url(tmp_path, url, capsys):
+    source = write_jsonl(tmp_path / "entities.jsonl", ENTITIES)
+    assert main(["kg", "build", url, "--entities", str(source)]) == 0
+    assert f"{len(ENTITIES)} entities" in capsys.readouterr().out
+    assert main(["kg", "search", url, "Barak Obma", "-k", "2", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found[0] == {"name": "Barack Obama", "desc": "44th president of the USA", "qid": "Q76"}
+
+
+def test_the_graph_retrieves_candidates_from_postgres(scripted, tmp_path, url):
+    source = write_jsonl(tmp_path / "entities.jsonl", ENTITIES)
+    build_postgres_store(entity_rows(source), url)
+    _, context = scripted("<|ANSWER|>: Ed Rendell", kg=url, k=2, use_icr=False, use_iav=False)
+    out = graph.invoke({"mention": "Ed Rendel"}, context=context)
+    assert out["result"]["qid"] == "Q2"
+    assert isinstance(open_kg(url), PostgresKG)
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def error_line(capsys, *argv: str) -> str:
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    (line,) = [part for part in err.replace("\r", "\n").splitlines() if "error:" in part]
+    return line
+
+
+def test_a_bad_database_url_is_one_clear_line(server, capsys):
+    unreachable = f"postgresql://someone:secret@127.0.0.1:{closed_port()}/kg"
+    line = error_line(capsys, "kg", "search", unreachable, "Obama")
+    assert "cannot connect to the KG database" in line and "Connection refused" in line
+    assert "secret" not in line
+    line = error_line(capsys, "kg", "search", database_url(server, "nowhere"), "Obama")
+    assert 'database "nowhere" does not exist' in line
+    line = error_line(capsys, "kg", "search", database_url(server, "postgres"), "Obama")
+    assert "no KG store in the database" in line and "i2cr kg build" in line
+
+
+def test_a_user_who_may_not_create_pg_trgm_gets_told_what_to_run(tmp_path, server, url, capsys):
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS plain_user")
+        conn.execute("CREATE ROLE plain_user LOGIN")
+    plain = url.replace("postgresql://postgres@", "postgresql://plain_user@")
+    source = write_jsonl(tmp_path / "entities.jsonl", ENTITIES)
+    line = error_line(capsys, "kg", "build", plain, "--entities", str(source))
+    assert "has no pg_trgm extension and this user may not create it" in line
+    assert "CREATE EXTENSION pg_trgm" in line
+
+
+def test_linking_against_an_unreachable_kg_fails_before_any_row(tmp_path, capsys):
+    rows = write_jsonl(tmp_path / "in.jsonl", [{"id": "m1", "mention": "Obama"}])
+    out = tmp_path / "out.jsonl"
+    unreachable = f"postgresql://postgres@127.0.0.1:{closed_port()}/kg"
+    line = error_line(
+        capsys, "link", "--input", str(rows), "--output", str(out), "--set", f"kg={unreachable}"
+    )
+    assert "cannot connect to the KG database" in line
+    assert not out.exists()
