@@ -17,8 +17,10 @@ from i2cr.cli.options import add_context_options, context_from
 from i2cr.datasets import load_dataset
 from i2cr.errors import InputError
 from i2cr.kg import build_store, iter_entities, open_kg
+from i2cr.kg.dense import build_dense_index
 from i2cr.kg.enrich import enrich_store
 from i2cr.kg.entities import Entity, entities_from_samples
+from i2cr.kg.hybrid import open_hybrid
 from i2cr.kg.locations import is_postgres_url, postgres_store_module
 from i2cr.kg.priors import PriorTables, mention_counts
 from i2cr.kg.wikidata import StagingFile, fingerprint, import_dump
@@ -72,7 +74,28 @@ def register(commands: argparse._SubParsersAction) -> None:
     search.add_argument("mention")
     search.add_argument("-k", type=int, default=10, help="how many candidates")
     search.add_argument("--json", action="store_true", help="print the candidates as JSON")
+    search.add_argument(
+        "--retrieval",
+        choices=["fuzzy", "hybrid"],
+        default="fuzzy",
+        help="fuzzy names only, or fuzzy + alias priors + dense neighbours fused (SQLite store)",
+    )
+    search.add_argument("--context", default="", help="text around the mention (dense source)")
+    add_context_options(search)
     search.set_defaults(run=run_search)
+
+    embed = actions.add_parser(
+        "embed",
+        help="embed every entity into a dense (ANN) index beside the store",
+        description="Embed each entity's name + description with the configured embedder "
+        "(--set embedder=...) into STORE.dense.usearch for hybrid retrieval. A killed run "
+        "started again continues. Needs the retrieval extra (usearch).",
+    )
+    embed.add_argument("store", help="SQLite KG store built by `i2cr kg build`")
+    embed.add_argument("--limit", type=int, help="only the first N entities")
+    embed.add_argument("--threads", type=int, default=0, help="index build threads (0: all)")
+    add_context_options(embed)
+    embed.set_defaults(run=run_embed)
 
     enrich = actions.add_parser(
         "enrich",
@@ -133,13 +156,43 @@ def run_search(args: argparse.Namespace) -> int:
     """Print the top-k candidates."""
     if args.k < 1:
         raise InputError(f"-k must be at least 1, got {args.k}")
-    candidates = open_kg(args.store).search(args.mention, args.k)
+    if args.retrieval == "hybrid":
+        context = context_from(args.settings)
+        hybrid = open_hybrid(args.store, context.embedder, context.precision)
+        candidates = hybrid.search(args.mention, args.k, context=args.context)
+    else:
+        candidates = open_kg(args.store).search(args.mention, args.k)
     if args.json:
         print(json.dumps(candidates, ensure_ascii=False, indent=2))
         return 0
     for rank, candidate in enumerate(candidates, start=1):
         desc = candidate["desc"][:100] + ("..." if len(candidate["desc"]) > 100 else "")
         print(f"{rank:>2}. {candidate['name']} ({candidate.get('qid', '-')}) {desc}")
+    return 0
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    """Embed the store's entities with a progress bar."""
+    context = context_from(args.settings)
+    bar = tqdm(unit="entity", desc="embed")
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        summary = build_dense_index(
+            args.store,
+            context.embedder,
+            context.precision,
+            limit=args.limit,
+            threads=args.threads,
+            progress=progress,
+        )
+    finally:
+        bar.close()
+    resumed = f" (resumed after {summary.resumed_from})" if summary.resumed_from else ""
+    print(f"embedded {summary.embedded} of {summary.total} entities{resumed} -> {args.store}")
     return 0
 
 

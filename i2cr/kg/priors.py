@@ -89,6 +89,8 @@ class PriorTables:
         for statement in PRIORS_SQL.split(";"):
             if statement.strip():
                 db.execute(statement, {"smoothing": SMOOTHING})
+        most = max(self.popularity, default=0)
+        db.execute("INSERT INTO meta VALUES ('max_popularity', ?)", (str(most),))
 
 
 def has_priors(db: sqlite3.Connection) -> bool:

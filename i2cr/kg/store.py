@@ -271,15 +271,18 @@ class SqliteKG:
 
     def search_entities(self, mention: str, k: int) -> list[tuple[Entity, str]]:
         """Return the k best entities, each with the description to show for it."""
-        query = normalize(mention)
         with self._lock:
-            pool = self._label_pool(query)
-            if not len(pool):
-                return []
-            rows = self._rows("SELECT id, entity, text FROM labels WHERE id IN ({})", pool.tolist())
-            ranked = rank_labels(query, [text for _, _, text in rows], len(rows))
-            chosen = list(dict.fromkeys(rows[i][1] for i in ranked))[:k]
-            return self._entities(chosen)
+            chosen = self._fuzzy_ids(normalize(mention), k)
+            return self._entities(chosen) if chosen else []
+
+    def _fuzzy_ids(self, query: str, k: int) -> list[int]:
+        """Row ids of the k entities whose labels match the normalised query best."""
+        pool = self._label_pool(query)
+        if not len(pool):
+            return []
+        rows = self._rows("SELECT id, entity, text FROM labels WHERE id IN ({})", pool.tolist())
+        ranked = rank_labels(query, [text for _, _, text in rows], len(rows))
+        return list(dict.fromkeys(rows[i][1] for i in ranked))[:k]
 
     def _label_pool(self, query: str) -> np.ndarray:
         grams = trigrams(query) if query else set()

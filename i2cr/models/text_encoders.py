@@ -52,8 +52,8 @@ class TextEncoder(Protocol):
         """The weights, in the precision asked for."""
         ...
 
-    def encode(self, texts: list[str]) -> torch.Tensor:
-        """Embeddings of `texts`, in order."""
+    def encode(self, texts: list[str], batch_size: int | None = None) -> torch.Tensor:
+        """Embeddings of `texts`, in order (`batch_size` texts a pass; None: the default)."""
         ...
 
 
@@ -90,14 +90,15 @@ class MeanPoolingEncoder:
         self.model = AutoModel.from_pretrained(folder, dtype=dtype).eval()
         self.batch_size = batch_size_for(dtype)
 
-    def encode(self, texts: list[str]) -> torch.Tensor:
+    def encode(self, texts: list[str], batch_size: int | None = None) -> torch.Tensor:
         """Mean of each text's token embeddings, padding left out."""
         import torch
 
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         rows: list[torch.Tensor] = [torch.empty(0)] * len(texts)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        step = batch_size or self.batch_size
+        for start in range(0, len(order), step):
+            batch = order[start : start + step]
             inputs = self.tokenizer(
                 [texts[i].lower() if self.lower_case else texts[i] for i in batch],
                 padding=True,
@@ -124,10 +125,13 @@ class SentenceTransformerEncoder:
         self.model = SentenceTransformer(spec, device=None, model_kwargs={"dtype": dtype})
         self.batch_size = batch_size_for(dtype)
 
-    def encode(self, texts: list[str]) -> torch.Tensor:
+    def encode(self, texts: list[str], batch_size: int | None = None) -> torch.Tensor:
         """The model's embeddings of `texts` (its own pooling; normalised if it normalises)."""
         return self.model.encode(
-            texts, batch_size=self.batch_size, convert_to_tensor=True, show_progress_bar=False
+            texts,
+            batch_size=batch_size or self.batch_size,
+            convert_to_tensor=True,
+            show_progress_bar=False,
         )
 
 

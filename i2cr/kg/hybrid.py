@@ -1,0 +1,151 @@
+"""Hybrid candidate generation: fuzzy names, aliases with priors and dense neighbours, fused.
+
+Each source ranks entities on its own:
+
+- `fuzzy`: the store's label ranking (rapidfuzz WRatio over the trigram pool), as `kg` search.
+- `alias`: every alias the trigram pool matches, and the mention itself as an alias (training
+  mentions that are no label of the entity), scored by similarity + PRIOR_WEIGHT x p(entity |
+  alias) + POPULARITY_WEIGHT x log-popularity (relative to the store's most popular entity).
+- `dense`: the nearest entity texts to mention + context in the store's ANN index.
+
+The lists are fused by reciprocal rank fusion, sum of 1 / (RRF_K + rank); ties go the alias
+source's way (it sees the priors), then the fuzzy one's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from i2cr.errors import InputError
+from i2cr.kg.dense import DenseFiles, DenseIndex
+from i2cr.kg.entities import Entity
+from i2cr.kg.matching import normalize
+from i2cr.kg.priors import has_priors
+from i2cr.kg.store import SqliteKG
+from i2cr.models.precision import Precision
+from i2cr.state import Candidate
+
+Source = Literal["fuzzy", "alias", "dense"]
+SOURCES: tuple[Source, ...] = ("alias", "fuzzy", "dense")
+
+RRF_K = 60
+# How deep each source's list goes into the fusion.
+DEPTH = 50
+PRIOR_WEIGHT = 0.1
+POPULARITY_WEIGHT = 0.05
+
+
+def fuse(rankings: Sequence[Sequence[int]], rrf_k: int = RRF_K) -> list[int]:
+    """Reciprocal rank fusion of ranked id lists, best first; ties in first-named order."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (rrf_k + rank)
+    return sorted(scores, key=lambda item: -scores[item])
+
+
+class HybridKG(SqliteKG):
+    """An SQLite KG store searched by fuzzy names, alias priors and (if built) dense vectors."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        dense: DenseIndex | None = None,
+        sources: Sequence[Source] = SOURCES,
+        pool: int = 100,
+    ) -> None:
+        """Open the store; it needs the alias prior table `i2cr kg build` writes."""
+        super().__init__(path, pool=pool)
+        with self._lock:
+            if not has_priors(self._db):
+                raise InputError(
+                    f"{self.path} has no alias priors (built before them): rebuild it with "
+                    "`i2cr kg build`"
+                )
+            most = self._rows("SELECT value FROM meta WHERE key = 'max_popularity'", [])
+        self.popularity_scale = math.log1p(int(most[0][0])) if most else 0.0
+        unknown = sorted(set(sources) - set(SOURCES))
+        if unknown:
+            raise InputError(f"unknown candidate sources {unknown}; known: {list(SOURCES)}")
+        self.sources = tuple(s for s in sources if s != "dense" or dense is not None)
+        self.dense = dense
+
+    def ranked_ids(self, source: Source, mention: str, context: str, n: int) -> list[int]:
+        """Row ids of one source's n best entities for the mention, best first."""
+        if source == "fuzzy":
+            with self._lock:
+                return self._fuzzy_ids(normalize(mention), n)
+        if source == "alias":
+            return self.alias_ids(mention, n)
+        if self.dense is None:
+            return []
+        return self.dense.neighbours(" ".join(p.strip() for p in (mention, context) if p), n)
+
+    def alias_ids(self, mention: str, n: int) -> list[int]:
+        """Row ids of the n entities best named by the mention, by similarity, prior, popularity."""
+        query = normalize(mention)
+        if not query:
+            return []
+        with self._lock:
+            pool = self._label_pool(query)
+            texts = {query}
+            if len(pool):
+                rows = self._rows("SELECT text FROM labels WHERE id IN ({})", pool.tolist())
+                texts.update(text for (text,) in rows)
+            pairs = self._rows(
+                "SELECT a.alias, a.entity, a.prior, coalesce(p.count, 0) FROM alias_priors a "
+                "LEFT JOIN popularity p ON p.entity = a.entity WHERE a.alias IN ({})",
+                sorted(texts),
+            )
+        if not pairs:
+            return []
+        aliases = sorted({alias for alias, *_ in pairs})
+        similarity = dict(
+            zip(
+                aliases,
+                process.cdist([query], aliases, scorer=fuzz.WRatio, dtype=np.float32)[0] / 100,
+                strict=True,
+            )
+        )
+        best: dict[int, float] = {}
+        for alias, entity, prior, popularity in pairs:
+            score = float(similarity[alias]) + PRIOR_WEIGHT * prior
+            if self.popularity_scale:
+                score += POPULARITY_WEIGHT * math.log1p(popularity) / self.popularity_scale
+            best[entity] = max(best.get(entity, -1.0), score)
+        return sorted(best, key=lambda entity: (-best[entity], entity))[:n]
+
+    def search_ids(self, mention: str, k: int, context: str = "") -> list[int]:
+        """Row ids of the k best entities: each source's DEPTH best, fused."""
+        depth = max(k, DEPTH)
+        rankings = [self.ranked_ids(s, mention, context, depth) for s in self.sources]
+        return fuse(rankings)[:k]
+
+    def search_entities(self, mention: str, k: int, context: str = "") -> list[tuple[Entity, str]]:
+        """Return the k best entities by the fused sources, each with its shown description."""
+        ids = self.search_ids(mention, k, context)
+        with self._lock:
+            return self._entities(ids) if ids else []
+
+    def search(self, mention: str, k: int, context: str = "") -> list[Candidate]:
+        """Return the k best candidates by the fused sources."""
+        return [
+            entity.as_candidate(description)
+            for entity, description in self.search_entities(mention, k, context)
+        ]
+
+
+@lru_cache(maxsize=4)
+def open_hybrid(path: str, embedder: str, precision: Precision = "auto") -> HybridKG:
+    """Open a store for hybrid search (once per process), with its dense index if built."""
+    dense = (
+        DenseIndex(path, embedder, precision) if DenseFiles.beside(path).meta.is_file() else None
+    )
+    return HybridKG(path, dense)

@@ -1,0 +1,172 @@
+"""Alias priors, the dense index and hybrid candidate generation over an SQLite KG store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from i2cr.cli import main
+from i2cr.errors import InputError
+from i2cr.kg import build_store, iter_entities
+from i2cr.kg.hybrid import HybridKG, fuse
+
+ENTITIES = [
+    {
+        "qid": "Q76",
+        "name": "Barack Obama",
+        "aliases": ["Obama"],
+        "popularity": 300,
+        "description": "44th president of the United States, from 2009 to 2017",
+    },
+    {
+        "qid": "Q125731",
+        "name": "Ehud Barak",
+        "popularity": 90,
+        "description": "Israeli politician, prime minister of Israel",
+    },
+    {"qid": "Q800", "name": "Barak", "popularity": 2, "description": "village in Kyrgyzstan"},
+    {"qid": "Q801", "name": "Barak Obma", "description": "a footballer with a similar name"},
+    {
+        "qid": "Q23",
+        "name": "George Washington",
+        "aliases": ["Washington"],
+        "popularity": 200,
+        "description": "first president of the United States",
+    },
+    {
+        "qid": "Q61",
+        "name": "Washington, D.C.",
+        "aliases": ["Washington"],
+        "popularity": 300,
+        "description": "capital city of the United States",
+    },
+    {
+        "qid": "Q1223",
+        "name": "Washington",
+        "popularity": 99,
+        "description": "state of the United States of America",
+    },
+    {
+        "qid": "Q42",
+        "name": "Douglas Adams",
+        "popularity": 3,
+        "description": "English writer and humorist, author of The Hitchhiker's Guide",
+    },
+]
+
+TRAINING = [
+    {"mention": "Washington", "gold_qid": "Q23"},
+    {"mention": "Washington", "gold_qid": "Q23"},
+    {"mention": "Washington", "gold_qid": "Q1223"},
+    {"mention": "the Prez", "gold_qid": "Q76"},
+    {"mention": "Nobody", "gold_qid": "Q999999"},
+]
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def store(tmp_path):
+    entities = write_jsonl(tmp_path / "entities.jsonl", ENTITIES)
+    training = write_jsonl(tmp_path / "train.jsonl", TRAINING)
+    path = tmp_path / "kg.sqlite"
+    args = ["kg", "build", str(path), "--entities", str(entities), "--priors", str(training)]
+    assert main(args) == 0
+    return path
+
+
+def priors(store, alias):
+    db = sqlite3.connect(store)
+    rows = db.execute(
+        "SELECT e.qid, a.prior, a.mentions FROM alias_priors a JOIN entities e ON e.id = a.entity "
+        "WHERE a.alias = ?",
+        (alias,),
+    )
+    return {qid: (round(prior, 4), mentions) for qid, prior, mentions in rows}
+
+
+def qids(kg, ids):
+    return [e.qid for e, _ in kg._entities(ids)]
+
+
+def test_priors_split_an_alias_by_popularity_and_training_counts(store):
+    # 3 training mentions: 2 x Q23, 1 x Q1223; smoothing 1 shared by popularity + 1.
+    weights = {"Q23": 201, "Q61": 301, "Q1223": 100}
+    share = {q: w / sum(weights.values()) for q, w in weights.items()}
+    expected = {
+        "Q23": (round((2 + share["Q23"]) / 4, 4), 2),
+        "Q61": (round(share["Q61"] / 4, 4), 0),
+        "Q1223": (round((1 + share["Q1223"]) / 4, 4), 1),
+    }
+    assert priors(store, "washington") == expected
+    assert priors(store, "barack obama") == {"Q76": (1.0, 0)}
+
+
+def test_a_training_mention_becomes_an_alias_and_unknown_qids_are_dropped(store):
+    assert priors(store, "the prez") == {"Q76": (1.0, 1)}
+    assert priors(store, "nobody") == {}
+    kg = HybridKG(store)
+    assert qids(kg, kg.alias_ids("The Prez!", 1)) == ["Q76"]
+    assert "Q76" not in qids(kg, kg.ranked_ids("fuzzy", "The Prez!", "", 3))
+
+
+def test_alias_source_ranks_an_ambiguous_alias_by_prior(store):
+    kg = HybridKG(store)
+    assert qids(kg, kg.alias_ids("Washington", 3)) == ["Q23", "Q1223", "Q61"]
+
+
+def build_from(tmp_path, rows, name="kg.sqlite"):
+    entities = write_jsonl(tmp_path / f"{name}.jsonl", rows)
+    path = tmp_path / name
+    assert main(["kg", "build", str(path), "--entities", str(entities)]) == 0
+    return HybridKG(path)
+
+
+def test_a_misspelt_famous_name_finds_the_famous_entity_with_popularity(tmp_path):
+    kg = build_from(tmp_path, [e for e in ENTITIES if e["qid"] != "Q801"])
+    assert qids(kg, kg.alias_ids("Barak Obma", 1)) == ["Q76"]
+    assert kg.search("Barak Obma", 1)[0]["qid"] == "Q76"
+    # An exact name still wins over popularity.
+    assert qids(kg, kg.alias_ids("Barak", 1)) == ["Q800"]
+
+
+@pytest.mark.parametrize("famous", ["Q41421", "Q3308285"])
+def test_popularity_decides_between_entities_of_one_name(tmp_path, famous):
+    jordans = [
+        {"qid": "Q3308285", "name": "Michael Jordan", "description": "American mycologist"},
+        {"qid": "Q41421", "name": "Michael Jordan", "description": "American basketball player"},
+    ]
+    rows = [{**j, "popularity": 150 if j["qid"] == famous else 4} for j in jordans]
+    kg = build_from(tmp_path, rows)
+    assert qids(kg, kg.alias_ids("Micheal Jordan", 2))[0] == famous
+    assert kg.search("Micheal Jordan", 1)[0]["qid"] == famous
+
+
+def test_fusion_adds_reciprocal_ranks_and_keeps_first_named_order_on_ties():
+    # 3: 1/63 + 1/61 beats 2: 1/62 + 1/62; 1 beats 4 (rank 1 vs 3).
+    assert fuse([[1, 2, 3], [3, 2, 4]]) == [3, 2, 1, 4]
+    assert fuse([[1, 2], [2, 1]]) == [1, 2]
+    assert fuse([[5], [6]]) == [5, 6]
+    assert fuse([]) == []
+
+
+def test_hybrid_search_needs_the_prior_tables(tmp_path):
+    entities = write_jsonl(tmp_path / "entities.jsonl", ENTITIES)
+    path = tmp_path / "old.sqlite"
+    build_store(((str(n), e) for n, e in iter_entities(entities)), path)
+    with pytest.raises(InputError, match="no alias priors.*rebuild"):
+        HybridKG(path)
+    assert main(["kg", "build", str(path), "--entities", str(entities)]) == 0
+    assert len(HybridKG(path)) == len(ENTITIES)
+    with pytest.raises(InputError, match="unknown candidate sources"):
+        HybridKG(path, sources=["bm25"])  # type: ignore[list-item]
+
+
+def test_kg_search_hybrid_on_the_command_line(store, capsys):
+    assert main(["kg", "search", str(store), "the prez", "-k", "1", "--retrieval", "hybrid"]) == 0
+    assert "Barack Obama (Q76)" in capsys.readouterr().out
