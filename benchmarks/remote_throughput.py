@@ -36,6 +36,7 @@ from i2cr.context import Context  # noqa: E402
 from i2cr.datasets import Sample, load_release  # noqa: E402
 from i2cr.finetune.export import merge_adapter  # noqa: E402
 from i2cr.models.adapters import resolve_adapter  # noqa: E402
+from i2cr.models.embedder import clear_embedding_cache, load_embedder  # noqa: E402
 
 WIKIMEL_DEV = Path(__file__).resolve().parents[2] / "shared/data/wikimel/wikimel_dev.json"
 
@@ -56,11 +57,17 @@ def timed_batch(samples: list[Sample], context: Context, workers: int) -> tuple[
 
 
 def standin(args: argparse.Namespace, samples: list[Sample]) -> None:
-    """Stand-in with a fixed latency per call: where threads stop helping."""
+    """Stand-in with a fixed latency per call: where threads stop helping.
+
+    The embedder is loaded before the first configuration and its cache emptied before each,
+    so every row count pays the same encoding work.
+    """
+    load_embedder(Context().embedder, Context().precision)
     print("| workers | seconds | mentions/s | speed-up | most requests in flight | errors |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: |")
     first = None
     for workers in args.workers:
+        clear_embedding_cache()
         with serve(lambda attempt: Reply(delay_s=args.latency)) as server:
             context = Context(selector="openai:standin", selector_base_url=server.base_url)
             seconds, errors = timed_batch(samples, context, workers)

@@ -68,3 +68,45 @@ def test_other_pooling_goes_through_sentence_transformers(tmp_path):
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
     assert not is_mean_pooling_folder(tmp_path)
     assert not is_mean_pooling_folder(tmp_path / "1_Pooling")
+
+
+def test_threads_encode_at_the_same_time(monkeypatch):
+    """Encoding runs outside the cache's lock, so worker threads' encodings overlap."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    class SlowEncoder:
+        def encode(self, texts):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.3)
+            with lock:
+                running[0] -= 1
+            return torch.ones(len(texts), 4)
+
+    monkeypatch.setattr(embedder, "_embeddings", embedder.OrderedDict())
+    monkeypatch.setattr(embedder, "_load_embedder", lambda spec, precision: SlowEncoder())
+    started = time.perf_counter()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: embed("slow", [f"text {i}"]), range(4)))
+    assert most[0] == 4
+    assert time.perf_counter() - started < 4 * 0.3
+
+
+def test_threads_get_the_vectors_one_thread_gets(monkeypatch):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [f"mention {i}: Rendell announced the budget of year {1990 + i}" for i in range(24)]
+    monkeypatch.setattr(embedder, "_embeddings", embedder.OrderedDict())
+    alone = np.stack([embed("minilm", [text])[0] for text in texts])
+    monkeypatch.setattr(embedder, "_embeddings", embedder.OrderedDict())
+    with ThreadPoolExecutor(8) as pool:
+        together = np.stack(list(pool.map(lambda text: embed("minilm", [text])[0], texts)))
+    assert np.array_equal(together, alone)
