@@ -325,14 +325,24 @@ class Context:
             "built by `i2cr kg build` (indexed) or an entities JSONL (searched exhaustively)."
         },
     )
+    kg_retrieval: Literal["fuzzy", "hybrid"] = field(
+        default="fuzzy",
+        metadata={
+            "description": "How mentions without candidates get them from the KG: 'fuzzy' "
+            "names and aliases (rapidfuzz), or 'hybrid': aliases with priors, fuzzy names and "
+            "the dense index of `i2cr kg embed` (when built) fused by reciprocal rank fusion "
+            "(an SQLite store built with its alias priors)."
+        },
+    )
     ranker: RankerKind = field(
         default="embedder",
         metadata={
             "description": "First stage before TES: 'dim' re-orders the candidates with the "
             "trained DIM fusion ranker (i2cr.dim), 'embedder' by the embedder's cosine of mention "
             "and entity text (the first stage the shipped SmolLM2 adapter was trained behind); "
-            "both keep the best ranker_keep. 'none' keeps the given or retrieved order (the "
-            "paper's setup)."
+            "both keep the best ranker_keep. Candidates retrieved from the KG keep the search's "
+            "string and prior signals: 'embedder' fuses its order with the search's (reciprocal "
+            "rank fusion). 'none' keeps the given or retrieved order (the paper's setup)."
         },
     )
     ranker_keep: int = field(

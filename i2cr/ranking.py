@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from i2cr.context import Context
+from i2cr.kg.fusion import fuse
 from i2cr.models.embedder import cosine
 from i2cr.models.precision import Precision
 from i2cr.nodes.common import entity_text
@@ -55,14 +56,22 @@ def rank_candidates(
     candidates: list[Candidate],
     clues: Mapping[str, str] | None = None,
     image: str | None = None,
+    retrieved: bool = False,
 ) -> list[Candidate]:
-    """The candidates in the ranker's order, the best `ranker_keep` of them (as is for 'none')."""
+    """The candidates in the ranker's order, the best `ranker_keep` of them (as is for 'none').
+
+    `retrieved` candidates come from a KG search, best first: the embedder ranker then fuses
+    its order with the search's (reciprocal rank fusion), so the string and prior signals the
+    search ranked by are kept, not replaced by cosine alone.
+    """
     if settings.ranker == "none":
         return candidates
     if settings.ranker == "embedder":
         order = embedder_order(
             settings.embedder, mention, context, candidates, precision=settings.precision
         )
+        if retrieved:
+            order = fuse([list(range(len(candidates))), order])
     else:
         from i2cr.dim.ranker import load_ranker
 

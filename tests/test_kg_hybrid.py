@@ -7,10 +7,12 @@ import sqlite3
 
 import pytest
 
+from i2cr import graph
 from i2cr.cli import main
 from i2cr.errors import InputError
 from i2cr.kg import build_store, iter_entities
-from i2cr.kg.hybrid import HybridKG, fuse
+from i2cr.kg.fusion import fuse
+from i2cr.kg.hybrid import HybridKG
 
 ENTITIES = [
     {
@@ -170,3 +172,49 @@ def test_hybrid_search_needs_the_prior_tables(tmp_path):
 def test_kg_search_hybrid_on_the_command_line(store, capsys):
     assert main(["kg", "search", str(store), "the prez", "-k", "1", "--retrieval", "hybrid"]) == 0
     assert "Barack Obama (Q76)" in capsys.readouterr().out
+
+
+def obama_kg(tmp_path):
+    rows = [e for e in ENTITIES if e["qid"] != "Q801"]
+    entities = write_jsonl(tmp_path / "obama.jsonl", rows)
+    training = write_jsonl(tmp_path / "train.jsonl", TRAINING)
+    path = tmp_path / "obama.sqlite"
+    args = ["kg", "build", str(path), "--entities", str(entities), "--priors", str(training)]
+    assert main(args) == 0
+    return path
+
+
+def prefer_ehud_barak(monkeypatch):
+    def cosine(spec, left, rights, **settings):
+        return [0.9 if text.startswith("Ehud Barak") else 0.1 for text in rights]
+
+    monkeypatch.setattr("i2cr.ranking.cosine", cosine)
+
+
+def test_the_embedder_ranker_keeps_the_kg_search_order_of_retrieved_candidates(
+    scripted, scores, tmp_path, monkeypatch
+):
+    prefer_ehud_barak(monkeypatch)
+    scores(icr={"": 0.9}, iav={"": 0.9})
+    store = str(obama_kg(tmp_path))
+    model, context = scripted("<|ANSWER|>: Barack Obama", kg=store, ranker="embedder")
+    out = graph.invoke({"mention": "Barak Obma", "context": ""}, context=context)
+    assert "1. Barack Obama" in model.prompts[0]
+    assert out["result"]["qid"] == "Q76"
+    # Candidates given with the input are ranked by the embedder alone, as before.
+    given = [
+        {"name": "Barack Obama", "desc": "president", "qid": "Q76"},
+        {"name": "Ehud Barak", "desc": "Israeli politician", "qid": "Q125731"},
+    ]
+    model, context = scripted("<|ANSWER|>: Ehud Barak", ranker="embedder")
+    graph.invoke({"mention": "Barak Obma", "candidates": given}, context=context)
+    assert "1. Ehud Barak" in model.prompts[0]
+
+
+def test_the_graph_takes_hybrid_candidates_when_set(scripted, scores, tmp_path):
+    scores(icr={"": 0.9}, iav={"": 0.9})
+    store = str(obama_kg(tmp_path))
+    model, context = scripted("<|ANSWER|>: Barack Obama", kg=store, kg_retrieval="hybrid", k=3)
+    out = graph.invoke({"mention": "the Prez", "context": ""}, context=context)
+    assert "1. Barack Obama" in model.prompts[0]
+    assert out["result"]["qid"] == "Q76"

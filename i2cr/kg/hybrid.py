@@ -4,8 +4,10 @@ Each source ranks entities on its own:
 
 - `fuzzy`: the store's label ranking (rapidfuzz WRatio over the trigram pool), as `kg` search.
 - `alias`: every alias the trigram pool matches, and the mention itself as an alias (training
-  mentions that are no label of the entity), scored by similarity + PRIOR_WEIGHT x p(entity |
-  alias) + POPULARITY_WEIGHT x log-popularity (relative to the store's most popular entity).
+  mentions that are no label of the entity), scored by WRatio similarity + PRIOR_WEIGHT x
+  p(entity | alias) relative to the alias's likeliest entity (so an alias naming several
+  entities costs its likeliest one nothing) + POPULARITY_WEIGHT x log-popularity (relative to
+  the store's most popular entity); ties by plain edit-distance ratio, as the fuzzy ranking.
 - `dense`: the nearest entity texts to mention + context in the store's ANN index.
 
 The lists are fused by reciprocal rank fusion, sum of 1 / (RRF_K + rank); ties go the alias
@@ -26,6 +28,7 @@ from rapidfuzz import fuzz, process
 from i2cr.errors import InputError
 from i2cr.kg.dense import DenseFiles, DenseIndex
 from i2cr.kg.entities import Entity
+from i2cr.kg.fusion import fuse
 from i2cr.kg.matching import normalize
 from i2cr.kg.priors import has_priors
 from i2cr.kg.store import SqliteKG
@@ -35,20 +38,10 @@ from i2cr.state import Candidate
 Source = Literal["fuzzy", "alias", "dense"]
 SOURCES: tuple[Source, ...] = ("alias", "fuzzy", "dense")
 
-RRF_K = 60
 # How deep each source's list goes into the fusion.
 DEPTH = 50
 PRIOR_WEIGHT = 0.1
 POPULARITY_WEIGHT = 0.05
-
-
-def fuse(rankings: Sequence[Sequence[int]], rrf_k: int = RRF_K) -> list[int]:
-    """Reciprocal rank fusion of ranked id lists, best first; ties in first-named order."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (rrf_k + rank)
-    return sorted(scores, key=lambda item: -scores[item])
 
 
 class HybridKG(SqliteKG):
@@ -100,27 +93,27 @@ class HybridKG(SqliteKG):
                 rows = self._rows("SELECT text FROM labels WHERE id IN ({})", pool.tolist())
                 texts.update(text for (text,) in rows)
             pairs = self._rows(
-                "SELECT a.alias, a.entity, a.prior, coalesce(p.count, 0) FROM alias_priors a "
+                "SELECT a.alias, a.entity, a.prior / max(a.prior) OVER (PARTITION BY a.alias), "
+                "coalesce(p.count, 0) FROM alias_priors a "
                 "LEFT JOIN popularity p ON p.entity = a.entity WHERE a.alias IN ({})",
                 sorted(texts),
             )
         if not pairs:
             return []
         aliases = sorted({alias for alias, *_ in pairs})
-        similarity = dict(
-            zip(
-                aliases,
-                process.cdist([query], aliases, scorer=fuzz.WRatio, dtype=np.float32)[0] / 100,
-                strict=True,
-            )
-        )
-        best: dict[int, float] = {}
+        weighted = process.cdist([query], aliases, scorer=fuzz.WRatio, dtype=np.float32)[0]
+        plain = process.cdist([query], aliases, scorer=fuzz.ratio, dtype=np.float32)[0]
+        similarity = {
+            a: (float(w) / 100, float(p)) for a, w, p in zip(aliases, weighted, plain, strict=True)
+        }
+        best: dict[int, tuple[float, float]] = {}
         for alias, entity, prior, popularity in pairs:
-            score = float(similarity[alias]) + PRIOR_WEIGHT * prior
+            weighted_similarity, plain_similarity = similarity[alias]
+            score = weighted_similarity + PRIOR_WEIGHT * prior
             if self.popularity_scale:
                 score += POPULARITY_WEIGHT * math.log1p(popularity) / self.popularity_scale
-            best[entity] = max(best.get(entity, -1.0), score)
-        return sorted(best, key=lambda entity: (-best[entity], entity))[:n]
+            best[entity] = max(best.get(entity, (-1.0, 0.0)), (score, plain_similarity))
+        return sorted(best, key=lambda entity: (-best[entity][0], -best[entity][1], entity))[:n]
 
     def search_ids(self, mention: str, k: int, context: str = "") -> list[int]:
         """Row ids of the k best entities: each source's DEPTH best, fused."""

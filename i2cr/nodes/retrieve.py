@@ -13,6 +13,7 @@ from i2cr.errors import InputError
 from i2cr.images import ImageLimits, image_problem
 from i2cr.inputs import bounded_candidates, check_input
 from i2cr.kg import open_kg
+from i2cr.kg.hybrid import open_hybrid
 from i2cr.nodes.common import settings
 from i2cr.ranking import rank_candidates
 from i2cr.serving import is_served
@@ -34,7 +35,11 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                 "no candidates given and no knowledge graph configured: pass 'candidates' or "
                 "set the context field 'kg' (I2CR_KG)"
             )
-        found = open_kg(context.kg).search(checked.mention, context.k)
+        if context.kg_retrieval == "hybrid":
+            hybrid = open_hybrid(context.kg, context.embedder, context.precision)
+            found = hybrid.search(checked.mention, context.k, context=checked.context)
+        else:
+            found = open_kg(context.kg).search(checked.mention, context.k)
         candidates = bounded_candidates(found, context, checked.warnings)
         if not candidates:
             raise InputError(
@@ -47,6 +52,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         candidates=candidates,
         clues=checked.clues,
         image=str(checked.image) if isinstance(checked.image, str | Path) else None,
+        retrieved=not checked.candidates,
     )
     problem = image_problem(checked.image, ImageLimits.from_context(context))
     warnings = checked.warnings
