@@ -231,3 +231,18 @@ def test_staging_from_another_dump_starts_over(tmp_path):
 def test_missing_dump_is_an_error(tmp_path):
     with pytest.raises(InputError, match="not found"):
         wd.import_dump(tmp_path / "none.json", None, ["en"], warn=print)  # type: ignore[arg-type]
+
+
+def test_an_index_spilled_to_disk_in_runs_equals_one_built_in_memory(tmp_path, monkeypatch):
+    rows = [item(f"Q{i}", {"en": f"Person {i} of {i % 7} family"}) for i in range(300)]
+    dump = write_dump(tmp_path / "dump.json", dump_text(rows))
+    in_memory, spilled = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    assert main(["kg", "build", str(in_memory), "--wikidata", str(dump)]) == 0
+    monkeypatch.setattr("i2cr.kg.store.SPILL_PAIRS", 100)
+    assert main(["kg", "build", str(spilled), "--wikidata", str(dump)]) == 0
+
+    def grams(path):
+        return dict(sqlite3.connect(path).execute("SELECT gram, postings FROM grams"))
+
+    assert grams(spilled) == grams(in_memory)
+    assert SqliteKG(spilled).search("Person 17 of 3", 1)[0]["qid"] == "Q17"

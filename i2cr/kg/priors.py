@@ -20,6 +20,8 @@ from i2cr.kg.entities import Entity
 from i2cr.kg.matching import normalize
 
 SMOOTHING = 1.0
+# Popularity is held in 4 bytes per entity while a build streams (400 MB at 100M entities).
+MAX_POPULARITY = 2**32 - 1
 
 PRIORS_SCHEMA = """
 CREATE TABLE popularity (entity INTEGER PRIMARY KEY, count INTEGER NOT NULL);
@@ -67,12 +69,12 @@ class PriorTables:
     """Collects each entity's popularity while a build streams them, then writes the priors."""
 
     mentions: Mapping[tuple[str, str], int] = field(default_factory=dict)
-    popularity: array = field(default_factory=lambda: array("Q"))
+    popularity: array = field(default_factory=lambda: array("I"))
 
     def watch(self, entities: Iterable[tuple[str, Entity]]) -> Iterator[tuple[str, Entity]]:
         """Pass the build's entities through, noting each one's popularity in build order."""
         for where, entity in entities:
-            self.popularity.append(entity.popularity)
+            self.popularity.append(min(entity.popularity, MAX_POPULARITY))
             yield where, entity
 
     def write(self, db: sqlite3.Connection) -> None:

@@ -14,8 +14,10 @@ import os
 import sqlite3
 import threading
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,8 @@ CREATE TABLE IF NOT EXISTS enrichments (
 """
 
 INSERT_BATCH = 10_000
+# (trigram, label) pairs held in memory while building, about 8 bytes each (400 MB).
+SPILL_PAIRS = 50_000_000
 PREPOOL_FACTOR = 10
 
 
@@ -84,13 +88,20 @@ class BuildSummary:
 
 
 class _IndexBuilder:
-    """Collects (trigram, label) pairs while entities stream in, then writes posting lists."""
+    """Collects (trigram, label) pairs while entities stream in, then writes posting lists.
 
-    def __init__(self) -> None:
+    Past SPILL_PAIRS pairs the postings so far go to a temporary database as a sorted run, so
+    memory stays bounded however many labels stream in; writing joins each trigram's runs in
+    order (label ids only grow, so the joined lists stay sorted).
+    """
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
         self.vocabulary: dict[str, int] = {}
         self.gram_ids = array("I")
         self.label_ids = array("I")
         self.label_sizes = array("B")
+        self.runs = 0
 
     def add(self, label_id: int, text: str) -> None:
         grams = trigrams(text)
@@ -98,21 +109,51 @@ class _IndexBuilder:
             self.gram_ids.append(self.vocabulary.setdefault(gram, len(self.vocabulary)))
             self.label_ids.append(label_id)
         self.label_sizes.append(min(len(grams), 255))
+        if len(self.gram_ids) >= SPILL_PAIRS:
+            self._spill()
 
-    def write(self, db: sqlite3.Connection) -> int:
+    def _postings(self) -> Iterator[tuple[int, bytes]]:
+        """(gram id, posting list) for every gram of the pairs in memory."""
         gram_ids = np.frombuffer(self.gram_ids, dtype=np.uint32)
         order = np.argsort(gram_ids, kind="stable")
         postings = np.frombuffer(self.label_ids, dtype=np.uint32)[order]
-        ends = np.cumsum(np.bincount(gram_ids, minlength=len(self.vocabulary)))
-        starts = ends - np.bincount(gram_ids, minlength=len(self.vocabulary))
-        grams = list(self.vocabulary)
-        db.executemany(
-            "INSERT INTO grams VALUES (?, ?)",
-            (
-                (grams[i], postings[starts[i] : ends[i]].astype("<u4").tobytes())
-                for i in range(len(grams))
-            ),
+        counts = np.bincount(gram_ids, minlength=len(self.vocabulary))
+        ends = np.cumsum(counts)
+        for gram_id in np.flatnonzero(counts):
+            start = ends[gram_id] - counts[gram_id]
+            yield int(gram_id), postings[start : ends[gram_id]].astype("<u4").tobytes()
+
+    def _spill(self) -> None:
+        if not self.runs:
+            self.db.commit()
+            self.db.execute("ATTACH DATABASE '' AS spill")
+            self.db.execute(
+                "CREATE TABLE spill.runs (gram INTEGER, run INTEGER, postings BLOB NOT NULL, "
+                "PRIMARY KEY (gram, run)) WITHOUT ROWID"
+            )
+        self.db.executemany(
+            "INSERT INTO spill.runs VALUES (?, ?, ?)",
+            ((gram, self.runs, blob) for gram, blob in self._postings()),
         )
+        self.db.commit()
+        self.runs += 1
+        self.gram_ids, self.label_ids = array("I"), array("I")
+
+    def write(self, db: sqlite3.Connection) -> int:
+        grams = list(self.vocabulary)
+        if self.runs:
+            self._spill()
+            rows = db.execute("SELECT gram, postings FROM spill.runs ORDER BY gram, run")
+            lists = (
+                (grams[gram], b"".join(blob for _, blob in group))
+                for gram, group in groupby(rows, key=itemgetter(0))
+            )
+        else:
+            lists = ((grams[gram], blob) for gram, blob in self._postings())
+        db.executemany("INSERT INTO grams VALUES (?, ?)", lists)
+        if self.runs:
+            db.commit()
+            db.execute("DETACH DATABASE spill")
         db.execute("INSERT INTO meta VALUES ('label_sizes', ?)", (self.label_sizes.tobytes(),))
         return len(grams)
 
@@ -136,7 +177,7 @@ def build_store(
     try:
         db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
         db.executescript(SCHEMA + ENRICHMENT_SCHEMA)
-        index = _IndexBuilder()
+        index = _IndexBuilder(db)
         entity_rows: list[tuple[int, str, str, str, str, str | None]] = []
         label_rows: list[tuple[int, int, str]] = []
         wheres: list[str] = []
