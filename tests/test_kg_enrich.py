@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import threading
+import time
 from typing import Any
 
 import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from i2cr.cli import main
 from i2cr.errors import InputError
@@ -96,3 +100,55 @@ def test_cli_build_reports_a_bad_row_and_fails(tmp_path, capsys):
     source.write_text('{"qid": "Q1"}\n')
     assert main(["kg", "build", str(tmp_path / "kg.sqlite"), "--entities", str(source)]) == 2
     assert "entities.jsonl:1 field 'name'" in capsys.readouterr().err
+
+
+COUNTING = threading.Lock()
+
+
+class SlowNamingChat(FakeListChatModel):
+    """After `delay_s`, answers a text naming the prompt's entity; counts calls in flight."""
+
+    delay_s: float = 0.2
+    in_flight: int = 0
+    most_in_flight: int = 0
+
+    def _call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+        with COUNTING:
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        time.sleep(self.delay_s)
+        with COUNTING:
+            self.in_flight -= 1
+        name = re.search(r"entity (\w+ \w+)", str(messages[-1].content))
+        return f"A text about {name.group(1) if name else '?'}."
+
+
+def test_workers_ask_at_once_and_each_text_lands_on_its_entity(tmp_path):
+    names = [f"Person{i} Rendell" for i in range(8)]
+    store = build(
+        tmp_path, [{"qid": f"Q{i}", "name": n, "description": LONG} for i, n in enumerate(names)]
+    )
+    model = SlowNamingChat(responses=["unused"])
+    started = time.perf_counter()
+    summary = enrich_store(store, model, max_chars=120, workers=4)
+    assert time.perf_counter() - started < 8 * model.delay_s / 2
+    assert model.most_in_flight == 4
+    assert summary.written == 8
+    found = {c["name"]: c["desc"] for c in SqliteKG(store).search("Rendell", 8)}
+    assert found == {name: f"A text about {name}." for name in names}
+
+
+def test_cli_refuses_zero_workers(scripted, tmp_path, capsys):
+    store = build(tmp_path, ROWS)
+    _, context = scripted("x")
+    command = [
+        "kg",
+        "enrich",
+        str(store),
+        "--workers",
+        "0",
+        "--set",
+        f"selector={context.selector}",
+    ]
+    assert main(command) == 2
+    assert "workers must be at least 1" in capsys.readouterr().err

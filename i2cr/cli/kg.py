@@ -108,6 +108,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     enrich.add_argument("--max-chars", type=int, default=240, help="longest text to keep")
     enrich.add_argument("--no-briefs", action="store_true", help="only summarise")
     enrich.add_argument("--limit", type=int, help="only the first N entities")
+    enrich.add_argument(
+        "--workers", type=int, default=1, help="texts asked for at once (threads; remote models)"
+    )
     add_context_options(enrich)
     enrich.set_defaults(run=run_enrich)
 
@@ -209,6 +212,7 @@ def run_enrich(args: argparse.Namespace) -> int:
         briefs=not args.no_briefs,
         limit=args.limit,
         progress=_bar,
+        workers=args.workers,
     )
     print(f"wrote {summary.written} texts, {summary.cached} already made -> {args.store}")
     return 0

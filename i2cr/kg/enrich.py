@@ -12,6 +12,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
@@ -127,19 +128,26 @@ def enrich_store(
     briefs: bool = True,
     limit: int | None = None,
     progress: Callable[[Iterator[Job], int], Iterator[Job]] | None = None,
+    workers: int = 1,
 ) -> EnrichSummary:
-    """Write summaries and briefs into the store at `location` (a file or a PostgreSQL URL)."""
+    """Write summaries and briefs into the store at `location` (a file or a PostgreSQL URL).
+
+    `workers` texts are asked for at once (threads: worth it with a remote model).
+    """
     if max_chars < 20:
         raise InputError(f"max_chars must be at least 20, got {max_chars}")
+    if workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
     if is_postgres_url(str(location)):
         postgres = postgres_store_module()
         with postgres.PostgresEnrichments(str(location)) as table:
-            return enrich_table(table, model, max_chars, briefs, limit, progress)
+            return enrich_table(table, model, max_chars, briefs, limit, progress, workers)
     if not Path(location).is_file() or not is_sqlite_file(location):
         raise InputError(f"not a KG store (build one with `i2cr kg build`): {location}")
     db = sqlite3.connect(location)
     try:
-        return enrich_table(SqliteEnrichments(db), model, max_chars, briefs, limit, progress)
+        table = SqliteEnrichments(db)
+        return enrich_table(table, model, max_chars, briefs, limit, progress, workers)
     finally:
         db.close()
 
@@ -151,16 +159,20 @@ def enrich_table(
     briefs: bool,
     limit: int | None,
     progress: Callable[[Iterator[Job], int], Iterator[Job]] | None,
+    workers: int = 1,
 ) -> EnrichSummary:
-    """Ask the model for every text not made yet (or made from another source) and save it."""
+    """Ask the model for every text not made yet (or made from another source) and save it.
+
+    The texts are saved by this thread as the answers come in (`answers`).
+    """
     done = table.made()
     jobs = list(plan_jobs(table.entity_rows(limit), max_chars, briefs))
     summary = EnrichSummary()
     todo = [job for job in jobs if done.get((job.qid, job.kind)) != job.source_hash]
     summary.cached = len(jobs) - len(todo)
-    for job in progress(iter(todo), len(todo)) if progress else todo:
-        answer = model.invoke([SystemMessage(ENRICH_SYSTEM_PROMPT), HumanMessage(job.prompt)])
-        text = fit(str(answer.content), max_chars)
+    queued = progress(iter(todo), len(todo)) if progress else iter(todo)
+    for job, answer in answers(model, queued, workers):
+        text = fit(answer, max_chars)
         if not text:
             continue
         table.save(job, text)
@@ -169,3 +181,26 @@ def enrich_table(
             table.commit()
     table.commit()
     return summary
+
+
+def answers(model: BaseChatModel, jobs: Iterator[Job], workers: int) -> Iterator[tuple[Job, str]]:
+    """(job, the model's answer) per job, `workers` asked at once, in the order they finish."""
+    if workers == 1:
+        yield from (asked(model, job) for job in jobs)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        running: set[Future[tuple[Job, str]]] = set()
+        for job in jobs:
+            running.add(pool.submit(asked, model, job))
+            if len(running) >= workers:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in finished)
+        while running:
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            yield from (future.result() for future in finished)
+
+
+def asked(model: BaseChatModel, job: Job) -> tuple[Job, str]:
+    """The job and the model's text for it."""
+    answer = model.invoke([SystemMessage(ENRICH_SYSTEM_PROMPT), HumanMessage(job.prompt)])
+    return job, str(answer.content)
