@@ -5,8 +5,9 @@ from __future__ import annotations
 import fcntl
 import json
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -27,6 +28,32 @@ class Linker(Protocol):
 
     def invoke(self, input: Any, /, *, context: Any) -> Any:  # noqa: D102
         ...
+
+
+Submit = Callable[[str, "dict[str, Any] | InputError"], "Future[dict[str, Any]]"]
+
+
+class Engine(Protocol):
+    """Where a batch's rows are linked: threads here (`thread_engine`) or Ray workers.
+
+    Called once per run, it yields `submit(row_id, row)`, which starts linking one row into
+    its results line (`record_row`) and returns the line's future; the caller writes the lines.
+    """
+
+    def __call__(
+        self, graph: Linker, context: Context, metadata: Mapping[str, Any] | None, workers: int
+    ) -> AbstractContextManager[Submit]:
+        """Start the engine for one run; it stops when the run leaves the context."""
+        ...
+
+
+@contextmanager
+def thread_engine(
+    graph: Linker, context: Context, metadata: Mapping[str, Any] | None, workers: int
+) -> Iterator[Submit]:
+    """Link rows on `workers` threads of this process."""
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield lambda row_id, row: pool.submit(record_row, graph, row_id, row, context, metadata)
 
 
 @dataclass
@@ -192,6 +219,7 @@ def run_batch(
     progress: bool = True,
     workers: int = 1,
     metadata: Mapping[str, Any] | None = None,
+    engine: Engine = thread_engine,
 ) -> BatchSummary:
     """Link every row not yet in `output`, appending one JSON line per row.
 
@@ -200,7 +228,9 @@ def run_batch(
     to that many rows are linked at once (threads) and lines are written as they finish.
     A repeated id is linked as its own row under `<id>#<n>` (see `unique_ids`). The output is
     locked for the run: a second process on the same file raises `OutputInUse`. `metadata`
-    (the dataset, the configuration) goes into each row's trace.
+    (the dataset, the configuration) goes into each row's trace. `engine` links the rows
+    (threads by default; `i2cr.batch_ray.RayEngine` on a Ray cluster); this process writes
+    every line, so the guarantees hold for any engine.
     """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
@@ -208,8 +238,8 @@ def run_batch(
     output.parent.mkdir(parents=True, exist_ok=True)
     summary = BatchSummary()
     with (
+        engine(graph, context, metadata, workers) as submit,
         output.open("a", encoding="utf-8") as sink,
-        ThreadPoolExecutor(max_workers=workers) as pool,
         tqdm(total=total, disable=not progress, desc="linking") as bar,
     ):
         lock_output(sink, output)
@@ -236,7 +266,7 @@ def run_batch(
                 bar.update()
                 continue
             done[row_id] = False
-            running.add(pool.submit(_record, graph, row_id, row, context, metadata))
+            running.add(submit(row_id, row))
             while len(running) >= workers:
                 write_finished(block=True)
         while running:
@@ -244,7 +274,7 @@ def run_batch(
     return summary
 
 
-def _record(
+def record_row(
     graph: Linker,
     row_id: str,
     row: dict[str, Any] | InputError,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from i2cr.cli.options import add_context_options, context_from
+from i2cr.cli.options import add_context_options, add_engine_options, context_from, engine_from
 from i2cr.evals.configs import SUITES, resolve_configs
 from i2cr.evals.runner import RunRequest, run_request
 
@@ -55,6 +55,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subset", type=int, help="a seeded random subset of this many mentions")
     parser.add_argument("--subset-seed", type=int, default=0, help="seed of --subset")
     parser.add_argument("--workers", type=int, default=1, help="mentions linked at once")
+    add_engine_options(parser)
     parser.add_argument(
         "--no-cache", action="store_true", help="do not use the selector-response cache"
     )
@@ -78,6 +79,7 @@ def _request(args: argparse.Namespace, configs: list) -> RunRequest:
     base = context_from(args.settings)
     explicit = dict(s.split("=", 1) for s in args.settings)
     settings = {name: getattr(base, name) for name in explicit}
+    engine_from(args)  # refuses --ray-address without --engine ray, or Ray not installed
     return RunRequest(
         dataset=args.dataset,
         configs=configs,
@@ -90,6 +92,8 @@ def _request(args: argparse.Namespace, configs: list) -> RunRequest:
         workers=args.workers,
         cache=not args.no_cache,
         progress=not args.no_progress,
+        engine=args.engine,
+        ray_address=args.ray_address,
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from i2cr.batch import BatchSummary, link_one, read_jsonl_rows, run_batch, sample_rows
-from i2cr.cli.options import add_context_options, context_from
+from i2cr.cli.options import add_context_options, add_engine_options, context_from, engine_from
 from i2cr.context import Context
 from i2cr.datasets import load_release, read_release_entries
 from i2cr.errors import InputError
@@ -43,9 +43,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--output", help="results JSONL (batch mode; resumes if it exists)")
     parser.add_argument("--retry-errors", action="store_true", help="rerun rows that failed")
     parser.add_argument(
-        "--workers", type=int, default=1, help="rows linked at once (threads; batch mode)"
+        "--workers",
+        type=int,
+        default=1,
+        help="rows linked at once (threads, or Ray workers with --engine ray; batch mode)",
     )
     parser.add_argument("--json", action="store_true", help="print the raw JSON record")
+    add_engine_options(parser)
     add_context_options(parser)
     parser.set_defaults(run=run)
 
@@ -76,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
             total=total,
             workers=args.workers,
             metadata={"dataset": args.input or args.dataset},
+            engine=engine_from(args),
         )
         print(describe_summary(summary, args.output))
         return 1 if summary.any_failed else 0

@@ -15,10 +15,11 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from i2cr.batch import BatchSummary, Linker, run_batch, sample_rows
+from i2cr.batch import BatchSummary, Engine, Linker, run_batch, sample_rows, thread_engine
 from i2cr.context import Context
 from i2cr.datasets import Sample, load_release
 from i2cr.evals.baselines import DimRanking, EmbedderRanking, FirstCandidate
@@ -154,6 +155,8 @@ class RunRequest:
     workers: int = 1
     cache: bool = True
     progress: bool = True
+    engine: Literal["threads", "ray"] = "threads"
+    ray_address: str | None = None
     command: str = field(default_factory=lambda: " ".join(["i2cr", *sys.argv[1:]]))
 
 
@@ -182,7 +185,16 @@ def run_config(
     meta_path.parent.mkdir(parents=True, exist_ok=True)
     meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     cache = None
-    if request.cache and config.linker == "graph":
+    use_cache = request.cache and config.linker == "graph"
+    engine: Engine = thread_engine
+    if request.engine == "ray":
+        from i2cr.batch_ray import RayEngine
+
+        # Each worker reads and fills the cache file itself (its hits are not counted here).
+        cache_path = (request.out / RUNS / CACHE_FILE).resolve()
+        setup = partial(attach_cache, path=cache_path) if use_cache else None
+        engine = RayEngine(request.ray_address, setup=setup)
+    elif use_cache:
         cache = attach_cache(context, request.out / RUNS / CACHE_FILE)
     try:
         summary = run_batch(
@@ -193,6 +205,7 @@ def run_config(
             total=len(samples),
             progress=request.progress,
             workers=request.workers,
+            engine=engine,
         )
         session.update(
             finished=True, linked=summary.linked, failed=summary.failed, skipped=summary.skipped

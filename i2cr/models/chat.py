@@ -31,6 +31,11 @@ def register_chat_model(spec: str, model: BaseChatModel) -> None:
     _registered[spec] = model
 
 
+def registered_chat_model(spec: str) -> BaseChatModel | None:
+    """The model registered for `spec`, if any (batch engines hand it to their workers)."""
+    return _registered.get(spec)
+
+
 def load_selector(context: Context) -> BaseChatModel:
     """The selector chat model the context names, created once per setting."""
     if context.selector in _registered:
