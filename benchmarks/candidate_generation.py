@@ -53,6 +53,7 @@ EMBEDDER = "minilm"
 FUSIONS: dict[str, tuple[Source, ...]] = {
     "alias+fuzzy": ("alias", "fuzzy"),
     "alias+fuzzy+dense": ("alias", "fuzzy", "dense"),
+    "alias+dense": ("alias", "dense"),
 }
 
 

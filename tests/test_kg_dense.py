@@ -81,3 +81,12 @@ def test_an_index_of_another_embedder_or_none_is_an_error(store, tmp_path):
     with pytest.raises(InputError, match="built with embedder 'minilm'"):
         DenseIndex(store, "sentence-transformers/all-mpnet-base-v2")
     assert open_hybrid(str(store), "minilm").dense is not None
+
+
+def test_embedding_again_with_nothing_new_does_no_work(store):
+    build_dense_index(store, "minilm", threads=1)
+    index_file = DenseFiles.beside(store).index
+    before = index_file.stat().st_mtime_ns
+    summary = build_dense_index(store, "minilm", threads=1)
+    assert (summary.embedded, summary.resumed_from) == (0, 8)
+    assert index_file.stat().st_mtime_ns == before

@@ -115,6 +115,8 @@ def build_dense_index(
         dim = int(encoder.encode(["dimension probe"]).shape[1])
         meta["dim"] = dim
         done = _resume_point(files, meta)
+        if done == total and _is_complete(files, meta):
+            return EmbedSummary(embedded=0, resumed_from=done, total=total)
         files.meta.write_text(json.dumps({**meta, "complete": False}))
         ids = [
             row for (row,) in db.execute("SELECT id FROM entities ORDER BY id LIMIT ?", (total,))
@@ -151,6 +153,16 @@ def build_dense_index(
         db.close()
         kg.close()
     return EmbedSummary(embedded=total - done, resumed_from=done, total=total)
+
+
+def _is_complete(files: DenseFiles, meta: dict[str, Any]) -> bool:
+    """Whether the index beside the store was built from these very vectors."""
+    earlier = json.loads(files.meta.read_text())
+    return (
+        files.index.is_file()
+        and bool(earlier.get("complete"))
+        and all(earlier.get(key) == value for key, value in meta.items())
+    )
 
 
 def _resume_point(files: DenseFiles, meta: dict[str, Any]) -> int:
