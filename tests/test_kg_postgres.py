@@ -1,4 +1,4 @@
-"""The KG store on PostgreSQL (pg_trgm): same top-k as the SQLite store, rebuilds, errors, CLI.
+"""The KG store on PostgreSQL: same top-k as the SQLite store, rebuilds, errors, CLI.
 
 A throwaway cluster starts for this module (tests/postgres_cluster.py). Without PostgreSQL the
 tests skip, except in CI (CI=true), where a missing server is a failure.
@@ -77,6 +77,9 @@ def test_postgres_and_sqlite_return_the_same_top_k(tmp_path, url):
         queries += [name, name[:cut] + name[cut + 1 :], name.split()[-1][:5]]
     for query in queries:
         assert postgres.search(query, 10) == sqlite.search(query, 10), query
+    trigram_index = PostgresKG(url, candidates="pg_trgm")
+    same_top1 = sum(trigram_index.search(q, 1) == sqlite.search(q, 1) for q in queries)
+    assert same_top1 >= 0.95 * len(queries)
     assert postgres.search("Barak Obma", 1)[0]["qid"] == "Q76"
     assert postgres.search("?!", 5) == []
     assert len(postgres) == len(rows)

@@ -1,20 +1,22 @@
-"""A knowledge graph in PostgreSQL, searched through a GIN trigram index (pg_trgm).
+"""A knowledge graph in PostgreSQL, searched as the SQLite store is searched.
 
-The tables live in the schema `i2cr_kg` of the database the URL names. A query takes the labels
-the index finds similar to the mention (`%`: both alike, `%>`: the mention inside the label),
-keeps a pool of the best by three pg_trgm views (both alike, the mention inside the label, the
-label inside the mention) and ranks that pool with the same rapidfuzz ranking as every other
-store (`i2cr.kg.matching`), so the order does not depend on the server's scoring. Threads share
-one connection pool.
+The tables live in the schema `i2cr_kg` of the database the URL names: entities, labels (with a
+GIN pg_trgm index), grams (the SQLite store's posting list of label ids per padded trigram),
+meta and enrichments. A query reads the posting lists of the mention's trigrams, keeps the
+SQLite store's pool of labels (`i2cr.kg.store`) and ranks it with the shared rapidfuzz ranking
+(`i2cr.kg.matching`): both stores give the same top-k, and the server only looks up rows.
+`candidates="pg_trgm"` takes the labels from the pg_trgm index instead (slower: the README has
+the measurements). Threads share one connection pool.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -38,7 +40,7 @@ CONNECT_TIMEOUT_S = 10
 BUILD_LOCK = 8_271_810_018
 
 TABLES = f"""
-CREATE TABLE {PARTIAL_SCHEMA}.meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE {PARTIAL_SCHEMA}.meta (key text PRIMARY KEY, value bytea NOT NULL);
 CREATE TABLE {PARTIAL_SCHEMA}.entities (
     id integer NOT NULL, qid text NOT NULL, name text NOT NULL, aliases text NOT NULL,
     description text NOT NULL, image text
@@ -46,11 +48,15 @@ CREATE TABLE {PARTIAL_SCHEMA}.entities (
 CREATE TABLE {PARTIAL_SCHEMA}.labels (
     id integer NOT NULL, entity integer NOT NULL, text text NOT NULL
 );
+CREATE TABLE {PARTIAL_SCHEMA}.grams (gram text NOT NULL, postings bytea NOT NULL);
+-- Posting lists are read whole at every query: store them uncompressed.
+ALTER TABLE {PARTIAL_SCHEMA}.grams ALTER COLUMN postings SET STORAGE EXTERNAL;
 """
 INDEXES = f"""
 ALTER TABLE {PARTIAL_SCHEMA}.entities ADD PRIMARY KEY (id);
 ALTER TABLE {PARTIAL_SCHEMA}.entities ADD UNIQUE (qid);
 ALTER TABLE {PARTIAL_SCHEMA}.labels ADD PRIMARY KEY (id);
+ALTER TABLE {PARTIAL_SCHEMA}.grams ADD PRIMARY KEY (gram);
 CREATE INDEX labels_text_trgm ON {PARTIAL_SCHEMA}.labels USING gin (text gin_trgm_ops);
 """
 # LLM-written texts per entity (see i2cr.kg.enrich); a rebuild moves them into the new store.
@@ -61,9 +67,11 @@ CREATE TABLE IF NOT EXISTS {schema}.enrichments (
 )
 """
 
+POSTINGS_QUERY = f"SELECT gram, postings FROM {SCHEMA}.grams WHERE gram = ANY(%s)"
+LABELS_QUERY = f"SELECT id, entity, text FROM {SCHEMA}.labels WHERE id = ANY(%s) ORDER BY id"
 # `%%` is the `%` operator: psycopg reads a single `%` as a placeholder.
-HITS_QUERY = f"""
-SELECT id, entity, text FROM {SCHEMA}.labels WHERE text %% %(q)s OR text %%> %(q)s
+TRIGRAM_INDEX_QUERY = f"""
+SELECT id, text FROM {SCHEMA}.labels WHERE text %% %(q)s OR text %%> %(q)s
 """
 ENTITY_QUERY = f"""
 SELECT e.id, e.qid, name, aliases, description, image, s.source_hash, s.text, b.text
@@ -143,36 +151,53 @@ def build_postgres_store(
                 f"({_line(err)}): grant it CREATE on the database"
             ) from err
         conn.execute(TABLES)
+        index = PostingLists()
         with tempfile.TemporaryFile("w+", encoding="utf-8") as labels:
-            entity_count, label_count = _copy_entities(conn, entities, labels)
+            entity_count = _copy_entities(conn, entities, labels, index)
             labels.seek(0)
             _copy_file(conn, f"COPY {PARTIAL_SCHEMA}.labels (id, entity, text) FROM STDIN", labels)
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(f"COPY {PARTIAL_SCHEMA}.grams (gram, postings) FROM STDIN") as copy,
+        ):
+            for row in index.rows():
+                copy.write_row(row)
         conn.execute(INDEXES)
-        meta = {"version": FORMAT_VERSION, "source": source, "entities": str(entity_count)}
+        meta = {
+            "version": FORMAT_VERSION.encode(),
+            "source": source.encode(),
+            "entities": str(entity_count).encode(),
+            "label_sizes": index.label_sizes.tobytes(),
+        }
         with conn.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {PARTIAL_SCHEMA}.meta VALUES (%s, %s)", meta.items())
         _swap_in(conn)
     with connect(url, autocommit=True) as conn:
         conn.execute(f"ANALYZE {SCHEMA}.entities")
         conn.execute(f"ANALYZE {SCHEMA}.labels")
+        conn.execute(f"ANALYZE {SCHEMA}.grams")
         size = conn.execute(
             "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relkind = 'r'",
             (SCHEMA,),
         ).fetchone()
-    return BuildSummary(entity_count, label_count, 0, int(size[0] if size else 0))
+    size_bytes = int(size[0] if size else 0)
+    return BuildSummary(entity_count, len(index.label_sizes), len(index.vocabulary), size_bytes)
 
 
 def _copy_entities(
-    conn: psycopg.Connection, entities: Iterable[tuple[str, Entity]], labels: IO[str]
-) -> tuple[int, int]:
-    """COPY the entities, writing their label rows to `labels` meanwhile; the two counts.
+    conn: psycopg.Connection,
+    entities: Iterable[tuple[str, Entity]],
+    labels: IO[str],
+    index: PostingLists,
+) -> int:
+    """COPY the entities, writing their label rows to `labels` and `index`; the entity count.
 
     Label ids follow entity order and label order, as in the SQLite store.
     """
     seen: set[str] = set()
-    entity_count = label_count = 0
+    entity_count = 0
     with (
         conn.cursor() as cursor,
         cursor.copy(
@@ -190,10 +215,42 @@ def _copy_entities(
             )
             for text in dict.fromkeys(normalize(label) for label in entity.labels):
                 if text:
-                    labels.write(f"{label_count}\t{entity_count}\t{_copy_text(text)}\n")
-                    label_count += 1
+                    labels.write(f"{len(index.label_sizes)}\t{entity_count}\t{_copy_text(text)}\n")
+                    index.add(len(index.label_sizes), text)
             entity_count += 1
-    return entity_count, label_count
+    return entity_count
+
+
+class PostingLists:
+    """(trigram, label) pairs collected while labels stream in; one posting list per trigram.
+
+    The SQLite store's index (`i2cr.kg.store`): the same trigrams, the same label ids, sorted.
+    """
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self.vocabulary: dict[str, int] = {}
+        self.gram_ids = array("I")
+        self.label_ids = array("I")
+        self.label_sizes = array("B")
+
+    def add(self, label_id: int, text: str) -> None:
+        """Index a normalised label under each of its trigrams."""
+        grams = trigrams(text)
+        for gram in grams:
+            self.gram_ids.append(self.vocabulary.setdefault(gram, len(self.vocabulary)))
+            self.label_ids.append(label_id)
+        self.label_sizes.append(min(len(grams), 255))
+
+    def rows(self) -> Iterator[tuple[str, bytes]]:
+        """(trigram, its label ids as little-endian uint32) for every trigram."""
+        gram_ids = np.frombuffer(self.gram_ids, dtype=np.uint32)
+        order = np.argsort(gram_ids, kind="stable")
+        postings = np.frombuffer(self.label_ids, dtype=np.uint32)[order]
+        counts = np.bincount(gram_ids, minlength=len(self.vocabulary))
+        ends = np.cumsum(counts)
+        for gram, at in self.vocabulary.items():
+            yield gram, postings[ends[at] - counts[at] : ends[at]].astype("<u4").tobytes()
 
 
 def _copy_text(text: str) -> str:
@@ -223,31 +280,38 @@ def _swap_in(conn: psycopg.Connection) -> None:
 class PostgresKG:
     """The KG in a PostgreSQL database built by `build_postgres_store`.
 
-    The index finds the labels whose pg_trgm similarity to the mention (or word similarity of
-    the mention inside them) reaches the first of `thresholds`; while that finds fewer than
-    `pool` x 10 labels the next, lower one is tried, so a mention with few close labels is
-    still compared with every label sharing a trigram. Of those, `pool` labels per overlap
-    view are re-ranked with rapidfuzz, as in the SQLite store.
+    With `candidates="postings"` (the default) a query runs the SQLite store's pool on the
+    posting lists: `pool` labels per overlap view, lists longer than `common_share` of all
+    labels only counted for the best of the rest (and kept in memory once read). With
+    `candidates="pg_trgm"` the GIN index gives the labels whose pg_trgm similarity to the
+    mention (or word similarity of the mention inside them) reaches the first of `thresholds`,
+    falling to the next while that finds fewer than `pool` x 10; the same views cut them to the
+    pool. Either way rapidfuzz ranks the pool.
     """
 
     def __init__(
         self,
         url: str,
         pool: int = 100,
+        common_share: float = 0.01,
+        candidates: Literal["postings", "pg_trgm"] = "postings",
         thresholds: tuple[float, ...] = (0.3, 0.1, 0.01),
         connections: int = 8,
     ) -> None:
         """Check the store is there, then open the connection pool."""
         self.url = url
         self.pool = pool
+        self.candidates = candidates
         self.thresholds = thresholds
         with connect(url, autocommit=True) as conn:
-            meta = dict(self._meta(conn))
-        if meta.get("version") != FORMAT_VERSION:
-            raise InputError(
-                f"{shown_url(url)}: KG store format {meta.get('version')!r}, rebuild it"
-            )
+            meta = {key: bytes(value) for key, value in self._meta(conn)}
+        version = meta.get("version", b"").decode()
+        if version != FORMAT_VERSION:
+            raise InputError(f"{shown_url(url)}: KG store format {version!r}, rebuild it")
         self.entity_count = int(meta["entities"])
+        self.label_sizes = np.frombuffer(meta["label_sizes"], dtype=np.uint8)
+        self.common_df = max(1000, int(common_share * len(self.label_sizes)))
+        self._frequent: dict[str, np.ndarray] = {}
         self._connections = ConnectionPool(
             url,
             min_size=1,
@@ -258,7 +322,7 @@ class PostgresKG:
             name="i2cr-kg",
         )
 
-    def _meta(self, conn: psycopg.Connection) -> list[tuple[str, str]]:
+    def _meta(self, conn: psycopg.Connection) -> list[tuple[str, bytes]]:
         try:
             return conn.execute(f"SELECT key, value FROM {SCHEMA}.meta").fetchall()
         except errors.UndefinedTable as err:
@@ -288,25 +352,78 @@ class PostgresKG:
         if not query:
             return []
         with self._connection() as conn:
-            rows = self._label_pool(conn, query)
+            if self.candidates == "pg_trgm":
+                pool = self._trigram_index_pool(conn, query)
+            else:
+                pool = self._postings_pool(conn, query)
+            if not len(pool):
+                return []
+            rows = conn.execute(LABELS_QUERY, (pool.tolist(),)).fetchall()
             ranked = rank_labels(query, [text for _, _, text in rows], len(rows))
             chosen = list(dict.fromkeys(rows[i][1] for i in ranked))[:k]
-            return self._entities(conn, chosen) if chosen else []
+            return self._entities(conn, chosen)
 
-    def _label_pool(self, conn: psycopg.Connection, query: str) -> list[tuple[int, int, str]]:
-        """The labels to rank: those the index finds, cut to a pool as the SQLite store does."""
-        rows: list[tuple[int, int, str]] = []
+    def _postings_pool(self, conn: psycopg.Connection, query: str) -> np.ndarray:
+        """The SQLite store's pool (`SqliteKG._label_pool`), on posting lists read from here."""
+        grams = trigrams(query)
+        lists = sorted(self._postings(conn, grams), key=len)
+        if not lists:
+            return np.empty(0, dtype=np.uint32)
+        common = min(sum(len(p) > self.common_df for p in lists), len(lists) // 2)
+        rare, frequent = lists[: len(lists) - common], lists[len(lists) - common :]
+        labels, shared = np.unique(np.concatenate(rare), return_counts=True)
+        if frequent:
+            # Count the frequent trigrams only for the labels the rare ones rank high.
+            keep = self._best(labels, shared, len(grams), self.pool * PREPOOL_FACTOR)
+            labels, shared = labels[keep], shared[keep]
+            for posting in frequent:
+                at = np.minimum(np.searchsorted(posting, labels), len(posting) - 1)
+                shared += posting[at] == labels
+        return labels[self._best(labels, shared, len(grams), self.pool)]
+
+    def _postings(self, conn: psycopg.Connection, grams: set[str]) -> list[np.ndarray]:
+        """Posting lists of the grams; the frequent ones stay in memory once read."""
+        lists = [self._frequent[g] for g in grams if g in self._frequent]
+        wanted = [g for g in grams if g not in self._frequent]
+        if wanted:
+            for gram, blob in conn.execute(POSTINGS_QUERY, (wanted,)).fetchall():
+                posting = np.frombuffer(blob, dtype="<u4")
+                if len(posting) > self.common_df:
+                    self._frequent[gram] = posting
+                lists.append(posting)
+        return lists
+
+    def _trigram_index_pool(self, conn: psycopg.Connection, query: str) -> np.ndarray:
+        """Labels from the pg_trgm index, cut to a pool by the same overlap views."""
+        rows: list[tuple[int, str]] = []
         for threshold in self.thresholds:
             conn.execute(
                 "SELECT set_config('pg_trgm.similarity_threshold', %s, false), "
                 "set_config('pg_trgm.word_similarity_threshold', %s, false)",
                 (str(threshold), str(threshold)),
             )
-            rows = conn.execute(HITS_QUERY, {"q": query}).fetchall()
+            rows = conn.execute(TRIGRAM_INDEX_QUERY, {"q": query}).fetchall()
             if len(rows) >= self.pool * PREPOOL_FACTOR:
                 break
+        grams = trigrams(query)
         rows.sort()
-        return [rows[i] for i in best_by_overlap(query, [text for _, _, text in rows], self.pool)]
+        shared = np.array([len(grams & trigrams(text)) for _, text in rows], dtype=np.int64)
+        # pg_trgm also pads each word on its own ("  o" starts every word in o): labels that
+        # share no trigram of ours are never candidates of the SQLite store.
+        found = np.flatnonzero(shared)
+        labels = np.array([rows[i][0] for i in found], dtype=np.uint32)
+        return labels[self._best(labels, shared[found], len(grams), self.pool)]
+
+    def _best(
+        self, labels: np.ndarray, shared: np.ndarray, query_size: int, count: int
+    ) -> np.ndarray:
+        """Positions of the `count` best labels by each overlap view, merged (`SqliteKG._best`)."""
+        if len(labels) <= count:
+            return np.arange(len(labels))
+        sizes = self.label_sizes[labels].astype(np.float32)
+        both = 2 * shared / (query_size + sizes)
+        views = (shared / query_size + both / 100, shared / sizes + both / 100, both)
+        return np.unique(np.concatenate([np.argpartition(-v, count)[:count] for v in views]))
 
     def _entities(self, conn: psycopg.Connection, ids: list[int]) -> list[tuple[Entity, str]]:
         by_id = {}
@@ -338,28 +455,6 @@ class PostgresKG:
     def close(self) -> None:
         """Close the connection pool."""
         self._connections.close()
-
-
-def best_by_overlap(query: str, labels: list[str], count: int) -> list[int]:
-    """Positions of the `count` best labels by each trigram-overlap view, merged (in order).
-
-    The views and their tie-breaks are the SQLite store's: the mention inside the label, the
-    label inside the mention, and both alike (Dice), on the same padded trigrams.
-    """
-    grams = trigrams(query)
-    label_grams = [trigrams(label) for label in labels]
-    shared = np.array([len(grams & g) for g in label_grams], dtype=np.int64)
-    # pg_trgm also pads each word on its own ("  o" starts every word in o): such labels
-    # share no trigram of ours, and the SQLite store never sees them.
-    found = np.flatnonzero(shared)
-    if len(found) <= count:
-        return found.tolist()
-    shared = shared[found]
-    sizes = np.array([min(len(label_grams[i]), 255) for i in found], dtype=np.float32)
-    both = 2 * shared / (len(grams) + sizes)
-    views = (shared / len(grams) + both / 100, shared / sizes + both / 100, both)
-    chosen = np.concatenate([np.argpartition(-v, count)[:count] for v in views])
-    return found[np.unique(chosen)].tolist()
 
 
 def _use_the_index(conn: psycopg.Connection) -> None:
