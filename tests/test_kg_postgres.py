@@ -55,6 +55,22 @@ def url(server: str) -> str:
     return database_url(server, name)
 
 
+_opened: list[PostgresKG] = []
+
+
+def store(url: str, **options) -> PostgresKG:
+    """A store closed after the test (its pool's threads are stopped, not left to the GC)."""
+    _opened.append(PostgresKG(url, **options))
+    return _opened[-1]
+
+
+@pytest.fixture(autouse=True)
+def close_stores():
+    yield
+    while _opened:
+        _opened.pop().close()
+
+
 def entity_rows(path: Path):
     return ((f"{path}:{n}", e) for n, e in iter_entities(path))
 
@@ -63,7 +79,7 @@ def build_both(tmp_path: Path, url: str, rows) -> tuple[SqliteKG, PostgresKG]:
     source = write_jsonl(tmp_path / "entities.jsonl", rows)
     build_store(entity_rows(source), tmp_path / "kg.sqlite")
     build_postgres_store(entity_rows(source), url)
-    return SqliteKG(tmp_path / "kg.sqlite"), PostgresKG(url)
+    return SqliteKG(tmp_path / "kg.sqlite"), store(url)
 
 
 def test_postgres_and_sqlite_return_the_same_top_k(tmp_path, url):
@@ -77,7 +93,7 @@ def test_postgres_and_sqlite_return_the_same_top_k(tmp_path, url):
         queries += [name, name[:cut] + name[cut + 1 :], name.split()[-1][:5]]
     for query in queries:
         assert postgres.search(query, 10) == sqlite.search(query, 10), query
-    trigram_index = PostgresKG(url, candidates="pg_trgm")
+    trigram_index = store(url, candidates="pg_trgm")
     same_top1 = sum(trigram_index.search(q, 1) == sqlite.search(q, 1) for q in queries)
     assert same_top1 >= 0.95 * len(queries)
     assert postgres.search("Barak Obma", 1)[0]["qid"] == "Q76"
@@ -94,7 +110,7 @@ def test_on_the_wikimel_dev_kg_the_stores_agree_on_the_top_10(tmp_path, url):
     entities = [(e.qid, e) for e in entities_from_samples(samples)]
     build_store(entities, tmp_path / "kg.sqlite")
     build_postgres_store(entities, url)
-    sqlite, postgres = SqliteKG(tmp_path / "kg.sqlite"), PostgresKG(url)
+    sqlite, postgres = SqliteKG(tmp_path / "kg.sqlite"), store(url)
     mentions = [s.mention for s in samples[:150]]
     same = sum(postgres.search(m, 10) == sqlite.search(m, 10) for m in mentions)
     assert same >= 0.98 * len(mentions)
@@ -124,7 +140,7 @@ def test_a_rebuild_replaces_the_entities_and_keeps_the_enrichments(scripted, tmp
     for _ in range(2):
         summary = build_postgres_store(entity_rows(source), url)
     assert (summary.entities, summary.labels) == (3, 3)
-    found = {c["qid"]: c["desc"] for c in PostgresKG(url).search("Rendell", 5)}
+    found = {c["qid"]: c["desc"] for c in store(url).search("Rendell", 5)}
     assert found == {"Q1": "English crime novelist.", "Q2": "American politician.", "Q3": ""}
     again = enrich_store(url, model, max_chars=120, briefs=False)
     assert (again.written, again.cached) == (0, 1)
@@ -136,8 +152,9 @@ def test_a_failed_rebuild_leaves_the_old_store(tmp_path, url):
     bad = write_jsonl(tmp_path / "bad.jsonl", [*ENTITIES, ENTITIES[0]])
     with pytest.raises(InputError, match=r"bad.jsonl:8: duplicate qid 'Q76'"):
         build_postgres_store(entity_rows(bad), url)
-    assert PostgresKG(url).search("Barack Obama", 1)[0]["qid"] == "Q76"
-    assert len(PostgresKG(url)) == len(ENTITIES)
+    kept = store(url)
+    assert kept.search("Barack Obama", 1)[0]["qid"] == "Q76"
+    assert len(kept) == len(ENTITIES)
 
 
 def test_the_cli_builds_and_searches_by_url(tmp_path, url, capsys):
