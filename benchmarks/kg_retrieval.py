@@ -6,6 +6,8 @@ mentions; a hit is the gold QID among the top 10. For scale, the KG is grown wit
 names recombine real first tokens and last parts (descriptions copied from real entities).
 
     nice -n 10 python benchmarks/kg_retrieval.py --sizes 0,1000000 --exhaustive-sample 100
+    # and the same KG in PostgreSQL (i2cr.kg.postgres), queried by 1, 4 and 16 client processes:
+    nice -n 10 python benchmarks/kg_retrieval.py --postgres postgresql://user@127.0.0.1:5432/kg
 
 Size 0 means the real KG alone. Each phase runs in its own process so peak memory is its own.
 Latency is wall time per query; CPU time per query (thread time) is printed beside it because
@@ -111,13 +113,14 @@ def phase_query(store: Path, queries: list[tuple[str, str]], pool: int) -> dict[
     """Query every mention against the store; recall@10, latency, peak memory."""
     kg = SqliteKG(store, pool=pool)
     kg.search("warm up", K)
-    seconds, cpu_seconds, hits = [], [], []
+    seconds, cpu_seconds, hits, tops = [], [], [], []
     for mention, gold in queries:
         start, cpu_start = time.perf_counter(), time.thread_time()
         found = kg.search(mention, K)
         cpu_seconds.append(time.thread_time() - cpu_start)
         seconds.append(time.perf_counter() - start)
         hits.append(gold in {c.get("qid") for c in found})
+        tops.append([c.get("qid") for c in found])
     ms, cpu_ms = np.array(seconds) * 1000, np.array(cpu_seconds) * 1000
     return {
         "recall": float(np.mean(hits)),
@@ -128,6 +131,59 @@ def phase_query(store: Path, queries: list[tuple[str, str]], pool: int) -> dict[
         "load_average": os.getloadavg()[0],
         "query_peak_mib": peak_mib(),
         "hits": hits,
+        "tops": tops,
+    }
+
+
+def phase_pg_build(entities: Path, url: str) -> dict[str, Any]:
+    """Build the PostgreSQL store from the JSONL; time and size."""
+    from i2cr.kg.postgres import build_postgres_store
+
+    start = time.perf_counter()
+    rows = ((f"{entities}:{n}", e) for n, e in iter_entities(entities))
+    summary = build_postgres_store(rows, url)
+    return {"pg_build_s": time.perf_counter() - start, "pg_mib": summary.bytes / 2**20}
+
+
+_client: Any = None
+
+
+def _open_client(url: str, pool: int) -> None:
+    global _client
+    from i2cr.kg.postgres import PostgresKG
+
+    _client = PostgresKG(url, pool=pool, connections=1)
+    _client.search("warm up", K)
+
+
+def _client_search(mention: str) -> tuple[float, list[str | None]]:
+    start = time.perf_counter()
+    found = _client.search(mention, K)
+    return time.perf_counter() - start, [c.get("qid") for c in found]
+
+
+def phase_pg_query(
+    url: str, queries: list[tuple[str, str]], pool: int, clients: int
+) -> dict[str, Any]:
+    """Every mention against the PostgreSQL store from `clients` processes at once."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(clients, initializer=_open_client, initargs=(url, pool)) as workers:
+        list(workers.map(time.sleep, [0.5] * clients))  # every client connected and warm
+        start = time.perf_counter()
+        results = list(workers.map(_client_search, [m for m, _ in queries]))
+        wall = time.perf_counter() - start
+    ms = np.array([seconds for seconds, _ in results]) * 1000
+    tops = [top for _, top in results]
+    return {
+        "recall": float(
+            np.mean([gold in top for (_, gold), top in zip(queries, tops, strict=True)])
+        ),
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "queries_per_s": len(queries) / wall,
+        "load_average": os.getloadavg()[0],
+        "tops": tops,
     }
 
 
@@ -165,6 +221,8 @@ def main() -> None:
     )
     parser.add_argument("--pool", type=int, default=100, help="SqliteKG pool per overlap view")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--postgres", help="also measure this PostgreSQL database (rebuilt)")
+    parser.add_argument("--clients", default="1,4,16", help="concurrent PostgreSQL clients")
     parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -205,8 +263,19 @@ def main() -> None:
             "queries": len(queries),
             "sample": len(sample),
         }
+        if args.postgres:
+            row.update(run_phase("pgbuild", str(jsonl), args.postgres))
+            for clients in (int(c) for c in args.clients.split(",")):
+                spec = [args.postgres, str(args.work / "queries.json"), str(args.pool)]
+                measured = run_phase("pgquery", *spec, str(clients))
+                same = sum(
+                    a == b for a, b in zip(measured.pop("tops"), indexed["tops"], strict=True)
+                )
+                row[f"pg_{clients}"] = {**measured, "same_top10_as_sqlite": same}
         print(json.dumps(row), flush=True)
         rows.append(row)
+    if args.postgres:
+        _print_postgres_table(rows, args.clients)
     print(
         "| entities | recall@10 indexed (all dev) | indexed / exhaustive (sample) | p50 / p99 ms "
         "(CPU p50 / p99) | exhaustive p50 ms | build s | MiB on disk | peak MiB build / query |"
@@ -224,13 +293,44 @@ def main() -> None:
         )
 
 
+def _print_postgres_table(rows: list[dict[str, Any]], clients: str) -> None:
+    counts = [int(c) for c in clients.split(",")]
+    print(
+        "| entities | build s SQLite / PostgreSQL | MiB SQLite / PostgreSQL "
+        "| same top-10 as SQLite | recall@10 PostgreSQL | SQLite p50 / p99 ms | "
+        + " | ".join(
+            f"PostgreSQL {c} client{'s' if c > 1 else ''} p50 / p99 ms (q/s)" for c in counts
+        )
+        + " |"
+    )
+    print("|---" * (6 + len(counts)) + "|")
+    for r in rows:
+        first = r[f"pg_{counts[0]}"]
+        cells = [
+            f"{r['entities']:,}",
+            f"{r['build_s']:.0f} / {r['pg_build_s']:.0f}",
+            f"{r['store_mib']:.0f} / {r['pg_mib']:.0f}",
+            f"{first['same_top10_as_sqlite']} / {r['queries']}",
+            f"{first['recall']:.3f}",
+            f"{r['p50_ms']:.1f} / {r['p99_ms']:.1f}",
+        ]
+        for c in counts:
+            m = r[f"pg_{c}"]
+            cells.append(f"{m['p50_ms']:.1f} / {m['p99_ms']:.1f} ({m['queries_per_s']:.0f})")
+        print("| " + " | ".join(cells) + " |")
+
+
 def _phase(spec: list[str]) -> dict[str, Any]:
     name, *rest = spec
     if name == "build":
         return phase_build(Path(rest[0]), Path(rest[1]))
+    if name == "pgbuild":
+        return phase_pg_build(Path(rest[0]), rest[1])
     queries = [(m, g) for m, g in json.loads(Path(rest[1]).read_text())]
     if name == "query":
         return phase_query(Path(rest[0]), queries, int(rest[2]))
+    if name == "pgquery":
+        return phase_pg_query(rest[0], queries, int(rest[2]), int(rest[3]))
     return phase_exhaustive(Path(rest[0]), queries)
 
 
