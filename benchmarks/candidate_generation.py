@@ -39,7 +39,7 @@ from i2cr.kg import Entity, build_store
 from i2cr.kg.dense import DenseFiles, DenseIndex, build_dense_index, store_fingerprint
 from i2cr.kg.entities import entities_from_samples
 from i2cr.kg.fusion import fuse
-from i2cr.kg.hybrid import HybridKG, Source
+from i2cr.kg.hybrid import SOURCES, HybridKG, Source
 from i2cr.kg.priors import PriorTables, mention_counts
 from i2cr.models.precision import resolve_precision
 from i2cr.ranking import embedder_order
@@ -82,7 +82,7 @@ def query_sets(data: Path, richpedia: int, seed: int) -> dict[str, list[tuple[st
     sets = {
         "WikiMEL dev": load_dataset(data / "wikimel/wikimel_dev.json"),
         "WikiDiverse dev": wikidiverse(data),
-        f"Richpedia-MEL ({richpedia})": random.Random(seed).sample(rich, richpedia),
+        "Richpedia-MEL sample": random.Random(seed).sample(rich, richpedia),
     }
     return {
         name: [(s.mention, s.context, s.gold_qid) for s in samples if s.gold_qid]
@@ -170,7 +170,7 @@ def ranker_check(kg: HybridKG, data: Path, k: int = 10, keep: int = 5) -> dict[s
     retrieve node fuses KG candidates (i2cr.ranking.rank_candidates, retrieved=True).
     """
     samples = [s for s in load_dataset(data / "wikimel/wikimel_dev.json") if s.gold_qid]
-    searches: dict[str, tuple[Source, ...]] = {"fuzzy": ("fuzzy",), "hybrid": kg.sources}
+    searches: dict[str, tuple[Source, ...]] = {"fuzzy": ("fuzzy",), **FUSIONS}
     out: dict[str, Any] = {}
     for search, sources in searches.items():
         orders: dict[str, list[list[str]]] = {"none": [], "embedder": [], "fused": []}
@@ -241,14 +241,15 @@ def main() -> None:
             rates["grown"] = embed(big_store, dense_limit)
     if args.ranker_check:
         dense = None if args.no_dense else DenseIndex(real_store, EMBEDDER)
-        print(json.dumps({"ranker_check": ranker_check(HybridKG(real_store, dense), args.data)}))
+        kg = HybridKG(real_store, dense, sources=SOURCES)
+        print(json.dumps({"ranker_check": ranker_check(kg, args.data)}))
         return
     queries = query_sets(args.data, args.richpedia, args.seed)
     stores = [real_store, *([big_store] if args.distractors else [])]
     rows = []
     for store in stores:
         dense = None if args.no_dense else DenseIndex(store, EMBEDDER)
-        kg = HybridKG(store, dense)
+        kg = HybridKG(store, dense, sources=SOURCES)
         for name, items in queries.items():
             result = evaluate(kg, items)
             row = {
