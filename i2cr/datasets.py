@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from i2cr.errors import InputError
+from i2cr.images import URL_SCHEMES
 from i2cr.state import Candidate
 
 AZURE_TO_TOOL = {
@@ -77,6 +78,9 @@ def _literal(value: Any, where: str) -> Any:
         return ast.literal_eval(value)
     except (ValueError, SyntaxError) as err:
         raise InputError(f"{where}: not a valid literal ({err})") from err
+    except (MemoryError, RecursionError) as err:
+        # Python's parser gives up on deep nesting (e.g. 100,000 unary minus signs) this way.
+        raise InputError(f"{where}: not a valid literal (nested too deeply)") from err
 
 
 def azure_clues(azure: Any) -> dict[str, str]:
@@ -184,7 +188,7 @@ def release_entries(
     labels = _sibling(file, "_label.json")
     qids = _sibling(file, "_gold_qid.json")
     warned = False
-    for sample_id, row in rows.items():
+    for sample_id, row in object_items(rows):
         try:
             sample = sample_from_release(str(sample_id), row, f"{file} sample {sample_id}")
         except InputError as err:
@@ -192,9 +196,11 @@ def release_entries(
             continue
         sample.gold_name = labels.get(sample.id)
         sample.gold_qid = (qids.get(sample.id) or {}).get("qid")
-        if sample.image and image_dir is not None:
+        if not sample.image or sample.image.lower().startswith(URL_SCHEMES):
+            pass  # a URL is the image's whole address (fetched only when allowed)
+        elif image_dir is not None:
             sample.image = str(Path(image_dir) / sample.image)
-        elif sample.image and not Path(sample.image).is_absolute():
+        elif not Path(sample.image).is_absolute():
             note = f"image {sample.image!r} is a relative name and no image folder was given"
             if not warned:
                 logger.warning(
@@ -218,7 +224,7 @@ def melbench_samples(rows: Any, file: Path, image_dir: str | Path | None) -> lis
     if not isinstance(rows, dict):
         raise InputError(f"{file}: expected an object of id -> sample")
     samples = []
-    for row_id, row in rows.items():
+    for row_id, row in object_items(rows):
         where = f"{file} sample {row_id}"
         if not isinstance(row, dict):
             raise InputError(f"{where}: expected an object, got {type(row).__name__}")
@@ -364,11 +370,29 @@ def load_dataset(path: str | Path, image_dir: str | Path | None = None) -> list[
     )
 
 
+class RepeatedKeys(dict[str, Any]):
+    """A JSON object naming a key more than once: the last values, and every pair in order."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        """Keep `pairs` beside the dict json would have made of them."""
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return RepeatedKeys(pairs) if len({key for key, _ in pairs}) < len(pairs) else dict(pairs)
+
+
+def object_items(rows: dict[str, Any]) -> Iterable[tuple[str, Any]]:
+    """A dataset object's (id, row) pairs in file order; a repeated id keeps each of its rows."""
+    return rows.pairs if isinstance(rows, RepeatedKeys) else rows.items()
+
+
 def _read_json(file: Path) -> Any:
     if not file.is_file():
         raise InputError(f"dataset file not found: {file}")
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
+        return json.loads(file.read_text(encoding="utf-8"), object_pairs_hook=_json_object)
     except json.JSONDecodeError as err:
         raise InputError(f"{file}: not valid JSON (line {err.lineno}: {err.msg})") from err
 
