@@ -148,11 +148,11 @@ def phase_pg_build(entities: Path, url: str) -> dict[str, Any]:
 _client: Any = None
 
 
-def _open_client(url: str, pool: int) -> None:
+def _open_client(url: str, pool: int, candidates: str) -> None:
     global _client
     from i2cr.kg.postgres import PostgresKG
 
-    _client = PostgresKG(url, pool=pool, connections=1)
+    _client = PostgresKG(url, pool=pool, candidates=candidates, connections=1)  # type: ignore[arg-type]
     _client.search("warm up", K)
 
 
@@ -163,12 +163,13 @@ def _client_search(mention: str) -> tuple[float, list[str | None]]:
 
 
 def phase_pg_query(
-    url: str, queries: list[tuple[str, str]], pool: int, clients: int
+    url: str, queries: list[tuple[str, str]], pool: int, clients: int, candidates: str
 ) -> dict[str, Any]:
     """Every mention against the PostgreSQL store from `clients` processes at once."""
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(clients, initializer=_open_client, initargs=(url, pool)) as workers:
+    setup = (url, pool, candidates)
+    with ProcessPoolExecutor(clients, initializer=_open_client, initargs=setup) as workers:
         list(workers.map(time.sleep, [0.5] * clients))  # every client connected and warm
         start = time.perf_counter()
         results = list(workers.map(_client_search, [m for m, _ in queries]))
@@ -223,6 +224,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--postgres", help="also measure this PostgreSQL database (rebuilt)")
     parser.add_argument("--clients", default="1,4,16", help="concurrent PostgreSQL clients")
+    parser.add_argument(
+        "--pg-candidates",
+        default="postings",
+        choices=("postings", "pg_trgm"),
+        help="where the PostgreSQL store takes its candidates (PostgresKG candidates=)",
+    )
     parser.add_argument("--phase", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -294,6 +301,7 @@ def _postgres_queries(args: argparse.Namespace, sqlite_tops: list) -> dict[str, 
     measured = {}
     for clients in (int(c) for c in args.clients.split(",")):
         spec = [args.postgres, str(args.work / "queries.json"), str(args.pool), str(clients)]
+        spec.append(args.pg_candidates)
         result = run_phase("pgquery", *spec)
         same = sum(a == b for a, b in zip(result.pop("tops"), sqlite_tops, strict=True))
         measured[f"pg_{clients}"] = {**result, "same_top10_as_sqlite": same}
@@ -337,7 +345,7 @@ def _phase(spec: list[str]) -> dict[str, Any]:
     if name == "query":
         return phase_query(Path(rest[0]), queries, int(rest[2]))
     if name == "pgquery":
-        return phase_pg_query(rest[0], queries, int(rest[2]), int(rest[3]))
+        return phase_pg_query(rest[0], queries, int(rest[2]), int(rest[3]), rest[4])
     return phase_exhaustive(Path(rest[0]), queries)
 
 
