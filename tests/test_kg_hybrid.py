@@ -218,3 +218,10 @@ def test_the_graph_takes_hybrid_candidates_when_set(scripted, scores, tmp_path):
     out = graph.invoke({"mention": "the Prez", "context": ""}, context=context)
     assert "1. Barack Obama" in model.prompts[0]
     assert out["result"]["qid"] == "Q76"
+
+
+def test_hybrid_retrieval_over_a_jsonl_kg_is_a_clear_error(scripted, scores, tmp_path):
+    entities = write_jsonl(tmp_path / "entities.jsonl", ENTITIES)
+    _, context = scripted("<|ANSWER|>: Barack Obama", kg=str(entities), kg_retrieval="hybrid")
+    with pytest.raises(InputError, match="kg_retrieval=hybrid needs an SQLite KG store"):
+        graph.invoke({"mention": "Obama", "context": ""}, context=context)

@@ -31,7 +31,7 @@ from i2cr.kg.entities import Entity
 from i2cr.kg.fusion import fuse
 from i2cr.kg.matching import normalize
 from i2cr.kg.priors import has_priors
-from i2cr.kg.store import SqliteKG
+from i2cr.kg.store import SqliteKG, is_sqlite_file
 from i2cr.models.precision import Precision
 from i2cr.state import Candidate
 
@@ -141,6 +141,12 @@ class HybridKG(SqliteKG):
 @lru_cache(maxsize=4)
 def open_hybrid(path: str, embedder: str, precision: Precision = "auto") -> HybridKG:
     """Open a store for hybrid search (once per process), with its dense index if built."""
+    file = Path(path)
+    if not (file.is_file() and is_sqlite_file(file)):
+        raise InputError(
+            f"kg_retrieval=hybrid needs an SQLite KG store built by `i2cr kg build`: {path} is "
+            "not one (set kg_retrieval=fuzzy for other knowledge graphs)"
+        )
     dense = (
         DenseIndex(path, embedder, precision) if DenseFiles.beside(path).meta.is_file() else None
     )
