@@ -95,6 +95,22 @@ def write_dump(path, text):
     return path
 
 
+def test_empty_maps_written_as_lists_as_the_dumps_do_are_read_as_empty():
+    bare = {
+        "type": "item",
+        "id": "Q7",
+        "labels": {"en": label("en", "Seven")},
+        "aliases": [],
+        "descriptions": [],
+        "claims": [],
+        "sitelinks": [],
+    }
+    seven = wd.item_entity(bare, ["en"])
+    assert seven is not None
+    assert (seven.aliases, seven.description, seven.image, seven.popularity) == ((), "", None, 0)
+    assert wd.item_entity({**bare, "labels": []}, ["en"]) is None
+
+
 def test_an_item_keeps_label_aliases_description_image_and_sitelink_count():
     douglas = wd.item_entity(ITEMS[0], ["en"])
     assert douglas is not None
@@ -155,8 +171,24 @@ def test_a_truncated_compressed_dump_keeps_what_was_read(tmp_path, capsys):
     dump.write_bytes(gzip.compress(dump_text().encode())[:-30])
     store = tmp_path / "kg.sqlite"
     assert main(["kg", "build", str(store), "--wikidata", str(dump)]) == 0
-    assert "ends early" in capsys.readouterr().err
+    assert "truncated or corrupt at line" in capsys.readouterr().err
     assert len(SqliteKG(store)) >= 1
+
+
+def test_a_corrupt_compressed_dump_keeps_what_was_read(tmp_path, capsys):
+    many = [
+        item(f"Q{1000 + i}", {"en": f"Entity {i}"}, {"en": f"thing number {i}" * 20})
+        for i in range(300)
+    ]
+    data = bytearray(gzip.compress(dump_text(many).encode(), compresslevel=1))
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(64)
+    dump = tmp_path / "dump.json.gz"
+    dump.write_bytes(bytes(data))
+    store = tmp_path / "kg.sqlite"
+    assert main(["kg", "build", str(store), "--wikidata", str(dump)]) == 0
+    assert "truncated or corrupt at line" in capsys.readouterr().err
+    assert 0 < len(SqliteKG(store)) < 300
 
 
 @pytest.mark.parametrize("text", ["", "[\n]\n"])

@@ -248,7 +248,8 @@ def _stage_wikidata(args: argparse.Namespace) -> StagingFile:
         bar.close()
     print(
         f"{summary.items} items with a label in {','.join(languages)} staged"
-        + (f", {summary.bad_lines} bad lines skipped" if summary.bad_lines else ""),
+        + (f", {summary.bad_lines} bad lines skipped" if summary.bad_lines else "")
+        + (f", {summary.duplicates} repeated QIDs kept once" if summary.duplicates else ""),
         file=sys.stderr,
     )
     return staging

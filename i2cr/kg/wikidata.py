@@ -13,6 +13,7 @@ import bz2
 import gzip
 import json
 import sqlite3
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,7 +218,8 @@ def import_dump(
     """Read the dump into `staging` from the position it records, batch by batch.
 
     A line that is not valid JSON is reported (`warn`, with its line number) and skipped; a
-    compressed file that ends early is reported and the import ends there. `progress` gets
+    compressed file that ends early or cannot be decompressed is reported and the import ends
+    there, keeping what was read. `progress` gets
     (compressed bytes read, items staged). An empty dump, or one with no item named in
     `languages`, is an error.
     """
@@ -256,8 +258,8 @@ def import_dump(
                     staging.commit(offset, next_line)
                     if progress:
                         progress(raw.tell(), summary.items)
-        except (EOFError, OSError) as err:
-            warn(f"{path}: the compressed dump ends early at line {next_line} ({err})")
+        except (EOFError, OSError, zlib.error) as err:
+            warn(f"{path}: the compressed dump is truncated or corrupt at line {next_line} ({err})")
         summary.items += _stage(staging, batch, summary)
         staging.commit(offset, next_line, done=True)
         if progress:
