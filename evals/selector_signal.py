@@ -168,7 +168,8 @@ for name in args.rankers:
         rows_by_run[key] = rows
         print(f"{key}: {json.dumps(runs[key])}", flush=True)
 
-result = {"settings": {k: str(v) for k, v in vars(args).items()}, "runs": runs}
+settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+result = {"settings": settings, "runs": runs}
 print(json.dumps(result, indent=1))
 print("\n| run | top-1 ranker | top-1 selector | both | ranker only | selector only | neither |")
 print("|---|---|---|---|---|---|---|")
