@@ -8,7 +8,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from i2cr.models.precision import Precision, ResolvedPrecision, resolve_precision, torch_dtype
+from i2cr.models.precision import (
+    MODEL_LOADING,
+    Precision,
+    ResolvedPrecision,
+    resolve_precision,
+    torch_dtype,
+)
 from i2cr.models.text_encoders import TextEncoder, open_text_encoder
 
 EMBEDDED_MINILM = "minilm"
@@ -17,7 +23,6 @@ EMBEDDING_CACHE_SIZE = 4096
 
 _embeddings: OrderedDict[tuple[str, ResolvedPrecision, str], np.ndarray] = OrderedDict()
 _embeddings_lock = threading.Lock()
-_load_lock = threading.Lock()
 
 
 def resolve_embedder(spec: str) -> str:
@@ -39,7 +44,7 @@ def load_embedder(spec: str, precision: Precision = "auto") -> TextEncoder:
 
     One thread loads it while the others wait; then any number of threads may encode with it.
     """
-    with _load_lock:
+    with MODEL_LOADING:
         return _load_embedder(spec, resolve_precision(precision))
 
 

