@@ -45,7 +45,7 @@ PYTHON_ERRORS = (
 # and otherwise answers the first candidate not excluded; it logs each prompt's length.
 # Arguments: the prompt log, the selector's name, then the CLI's.
 CLI_WITH_FAKE_SELECTOR = """
-import re, sys
+import atexit, re, sys
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from i2cr.cli import main
 from i2cr.models.chat import register_chat_model
@@ -62,6 +62,12 @@ class Gullible(FakeListChatModel):
         names = [n for n in re.findall(r"'\\d+\\. ([^']+)'", prompt) if n not in excluded]
         return f"<|ANSWER|>: {names[0] if names else 'nil'}"
 
+def peak_rss():
+    # VmHWM: this process's own high-water mark (ru_maxrss would count the forked parent).
+    with open("/proc/self/status") as status, open(sys.argv[1] + ".rss", "w") as out:
+        out.write(next(l.split()[1] for l in status if l.startswith("VmHWM:")))
+
+atexit.register(peak_rss)
 register_chat_model(sys.argv[2], Gullible(responses=["unused"]))
 sys.exit(main(sys.argv[3:]))
 """
@@ -203,10 +209,9 @@ def run_link(arguments: list[str], prompt_log: Path, cwd: Path) -> tuple[int, st
             stderr=subprocess.STDOUT,
             env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
         )
-        # wait4 gives this child's own usage (RUSAGE_CHILDREN would mix in earlier children).
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, log.read_text(), usage.ru_maxrss * 1024
+        process.wait()
+    peak_kib = int(Path(f"{prompt_log}.rss").read_text())
+    return process.returncode, log.read_text(), peak_kib * 1024
 
 
 @pytest.fixture
