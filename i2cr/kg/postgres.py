@@ -27,7 +27,14 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from i2cr.errors import InputError
 from i2cr.kg.entities import Entity
 from i2cr.kg.matching import normalize, rank_labels, trigrams
-from i2cr.kg.store import FORMAT_VERSION, PREPOOL_FACTOR, BuildSummary, text_hash
+from i2cr.kg.store import (
+    FORMAT_VERSION,
+    PREPOOL_FACTOR,
+    BuildSummary,
+    best_labels,
+    pool_labels,
+    text_hash,
+)
 from i2cr.state import Candidate
 
 if TYPE_CHECKING:
@@ -364,22 +371,10 @@ class PostgresKG:
             return self._entities(conn, chosen)
 
     def _postings_pool(self, conn: psycopg.Connection, query: str) -> np.ndarray:
-        """The SQLite store's pool (`SqliteKG._label_pool`), on posting lists read from here."""
+        """The SQLite store's pool (`pool_labels`), on posting lists read from here."""
         grams = trigrams(query)
-        lists = sorted(self._postings(conn, grams), key=len)
-        if not lists:
-            return np.empty(0, dtype=np.uint32)
-        common = min(sum(len(p) > self.common_df for p in lists), len(lists) // 2)
-        rare, frequent = lists[: len(lists) - common], lists[len(lists) - common :]
-        labels, shared = np.unique(np.concatenate(rare), return_counts=True)
-        if frequent:
-            # Count the frequent trigrams only for the labels the rare ones rank high.
-            keep = self._best(labels, shared, len(grams), self.pool * PREPOOL_FACTOR)
-            labels, shared = labels[keep], shared[keep]
-            for posting in frequent:
-                at = np.minimum(np.searchsorted(posting, labels), len(posting) - 1)
-                shared += posting[at] == labels
-        return labels[self._best(labels, shared, len(grams), self.pool)]
+        lists = self._postings(conn, grams)
+        return pool_labels(lists, len(grams), self.label_sizes, self.common_df, self.pool)
 
     def _postings(self, conn: psycopg.Connection, grams: set[str]) -> list[np.ndarray]:
         """Posting lists of the grams; the frequent ones stay in memory once read."""
@@ -412,18 +407,7 @@ class PostgresKG:
         # share no trigram of ours are never candidates of the SQLite store.
         found = np.flatnonzero(shared)
         labels = np.array([rows[i][0] for i in found], dtype=np.uint32)
-        return labels[self._best(labels, shared[found], len(grams), self.pool)]
-
-    def _best(
-        self, labels: np.ndarray, shared: np.ndarray, query_size: int, count: int
-    ) -> np.ndarray:
-        """Positions of the `count` best labels by each overlap view, merged (`SqliteKG._best`)."""
-        if len(labels) <= count:
-            return np.arange(len(labels))
-        sizes = self.label_sizes[labels].astype(np.float32)
-        both = 2 * shared / (query_size + sizes)
-        views = (shared / query_size + both / 100, shared / sizes + both / 100, both)
-        return np.unique(np.concatenate([np.argpartition(-v, count)[:count] for v in views]))
+        return labels[best_labels(labels, shared[found], len(grams), self.label_sizes, self.pool)]
 
     def _entities(self, conn: psycopg.Connection, ids: list[int]) -> list[tuple[Entity, str]]:
         by_id = {}

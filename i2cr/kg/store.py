@@ -329,20 +329,8 @@ class SqliteKG:
         grams = trigrams(query) if query else set()
         if not grams:
             return np.empty(0, dtype=np.uint32)
-        lists = sorted(self._postings(grams), key=len)
-        if not lists:
-            return np.empty(0, dtype=np.uint32)
-        common = min(sum(len(p) > self.common_df for p in lists), len(lists) // 2)
-        rare, frequent = lists[: len(lists) - common], lists[len(lists) - common :]
-        labels, shared = np.unique(np.concatenate(rare), return_counts=True)
-        if frequent:
-            # Count the frequent trigrams only for the labels the rare ones rank high.
-            keep = self._best(labels, shared, len(grams), self.pool * PREPOOL_FACTOR)
-            labels, shared = labels[keep], shared[keep]
-            for posting in frequent:
-                at = np.minimum(np.searchsorted(posting, labels), len(posting) - 1)
-                shared += posting[at] == labels
-        return labels[self._best(labels, shared, len(grams), self.pool)]
+        lists = self._postings(grams)
+        return pool_labels(lists, len(grams), self.label_sizes, self.common_df, self.pool)
 
     def _postings(self, grams: set[str]) -> list[np.ndarray]:
         """Posting lists of the grams; the frequent ones stay in memory once read."""
@@ -356,17 +344,6 @@ class SqliteKG:
                     self._frequent[gram] = posting
                 lists.append(posting)
         return lists
-
-    def _best(
-        self, labels: np.ndarray, shared: np.ndarray, query_size: int, count: int
-    ) -> np.ndarray:
-        """Positions of the `count` best labels by each overlap view, merged."""
-        if len(labels) <= count:
-            return np.arange(len(labels))
-        sizes = self.label_sizes[labels].astype(np.float32)
-        both = 2 * shared / (query_size + sizes)
-        views = (shared / query_size + both / 100, shared / sizes + both / 100, both)
-        return np.unique(np.concatenate([np.argpartition(-v, count)[:count] for v in views]))
 
     def _entities(self, ids: list[int]) -> list[tuple[Entity, str]]:
         rows = self._rows(
@@ -398,3 +375,38 @@ class SqliteKG:
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+
+def pool_labels(
+    lists: list[np.ndarray], query_size: int, label_sizes: np.ndarray, common_df: int, pool: int
+) -> np.ndarray:
+    """The labels sharing most of the query's trigrams, from the trigrams' posting lists.
+
+    `pool` labels per overlap view (`best_labels`); posting lists longer than `common_df` are
+    only counted for the best of the labels the rarer trigrams find.
+    """
+    lists = sorted(lists, key=len)
+    if not lists:
+        return np.empty(0, dtype=np.uint32)
+    common = min(sum(len(p) > common_df for p in lists), len(lists) // 2)
+    rare, frequent = lists[: len(lists) - common], lists[len(lists) - common :]
+    labels, shared = np.unique(np.concatenate(rare), return_counts=True)
+    if frequent:
+        keep = best_labels(labels, shared, query_size, label_sizes, pool * PREPOOL_FACTOR)
+        labels, shared = labels[keep], shared[keep]
+        for posting in frequent:
+            at = np.minimum(np.searchsorted(posting, labels), len(posting) - 1)
+            shared += posting[at] == labels
+    return labels[best_labels(labels, shared, query_size, label_sizes, pool)]
+
+
+def best_labels(
+    labels: np.ndarray, shared: np.ndarray, query_size: int, label_sizes: np.ndarray, count: int
+) -> np.ndarray:
+    """Positions of the `count` best labels by each overlap view (query, label, Dice), merged."""
+    if len(labels) <= count:
+        return np.arange(len(labels))
+    sizes = label_sizes[labels].astype(np.float32)
+    both = 2 * shared / (query_size + sizes)
+    views = (shared / query_size + both / 100, shared / sizes + both / 100, both)
+    return np.unique(np.concatenate([np.argpartition(-v, count)[:count] for v in views]))
