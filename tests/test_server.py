@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
+from langgraph_dev import langgraph_dev
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -37,33 +25,8 @@ def image_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(image_root):
-    if shutil.which("langgraph") is None:
-        pytest.skip("langgraph-cli is not installed (pip install 'langgraph-cli[inmem]')")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k[:5] != "I2CR_"}
-    env.update(LANGSMITH_TRACING="false", HF_HUB_OFFLINE="1", I2CR_IMAGE_ROOT=str(image_root))
-    process = subprocess.Popen(
-        ["langgraph", "dev", "--no-browser", "--no-reload", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/ok", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("langgraph dev did not answer /ok within 90 s")
+    with langgraph_dev(I2CR_IMAGE_ROOT=str(image_root)) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_ok_endpoint(server):

@@ -6,18 +6,13 @@ ICR (alpha 0.99), so without limits a run would make 15 calls (3 per round, 5 ro
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
+from langgraph_dev import langgraph_dev
 from openai_stub import Reply, serve
 
-ROOT = Path(__file__).resolve().parents[1]
 CALL_S = 2.0
 BUDGET_S = 4
 
@@ -36,12 +31,6 @@ BODY = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def stub():
     with serve(lambda attempt: Reply(delay_s=CALL_S)) as server:
@@ -50,40 +39,13 @@ def stub():
 
 @pytest.fixture(scope="module")
 def server(stub):
-    if shutil.which("langgraph") is None:
-        pytest.skip("langgraph-cli is not installed (pip install 'langgraph-cli[inmem]')")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and k[:5] != "I2CR_"}
-    env.update(
-        LANGSMITH_TRACING="false",
-        HF_HUB_OFFLINE="1",
+    with langgraph_dev(
         I2CR_SELECTOR="openai:standin",
         I2CR_SELECTOR_BASE_URL=stub.base_url,
         I2CR_SELECTOR_RETRIES="0",
         I2CR_MAX_SECONDS_PER_MENTION=str(BUDGET_S),
-    )
-    process = subprocess.Popen(
-        ["langgraph", "dev", "--no-browser", "--no-reload", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{base}/ok", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("langgraph dev did not answer /ok within 90 s")
+    ) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_a_run_past_the_budget_ends_with_a_clear_error(server, stub):
