@@ -26,14 +26,16 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from i2cr.errors import InputError
 from i2cr.kg.entities import Entity
-from i2cr.kg.matching import normalize, rank_labels, trigrams
+from i2cr.kg.matching import normalize, trigrams
 from i2cr.kg.store import (
     FORMAT_VERSION,
     PREPOOL_FACTOR,
     BuildSummary,
+    best_entity_ids,
     best_labels,
+    cached_postings,
+    entity_with_description,
     pool_labels,
-    text_hash,
 )
 from i2cr.state import Candidate
 
@@ -366,9 +368,7 @@ class PostgresKG:
             if not len(pool):
                 return []
             rows = conn.execute(LABELS_QUERY, (pool.tolist(),)).fetchall()
-            ranked = rank_labels(query, [text for _, _, text in rows], len(rows))
-            chosen = list(dict.fromkeys(rows[i][1] for i in ranked))[:k]
-            return self._entities(conn, chosen)
+            return self._entities(conn, best_entity_ids(query, rows, k))
 
     def _postings_pool(self, conn: psycopg.Connection, query: str) -> np.ndarray:
         """The SQLite store's pool (`pool_labels`), on posting lists read from here."""
@@ -378,15 +378,12 @@ class PostgresKG:
 
     def _postings(self, conn: psycopg.Connection, grams: set[str]) -> list[np.ndarray]:
         """Posting lists of the grams; the frequent ones stay in memory once read."""
-        lists = [self._frequent[g] for g in grams if g in self._frequent]
-        wanted = [g for g in grams if g not in self._frequent]
-        if wanted:
-            for gram, blob in conn.execute(POSTINGS_QUERY, (wanted,)).fetchall():
-                posting = np.frombuffer(blob, dtype="<u4")
-                if len(posting) > self.common_df:
-                    self._frequent[gram] = posting
-                lists.append(posting)
-        return lists
+        return cached_postings(
+            grams,
+            self._frequent,
+            self.common_df,
+            lambda wanted: conn.execute(POSTINGS_QUERY, (wanted,)).fetchall(),
+        )
 
     def _trigram_index_pool(self, conn: psycopg.Connection, query: str) -> np.ndarray:
         """Labels from the pg_trgm index, cut to a pool by the same overlap views."""
@@ -410,13 +407,8 @@ class PostgresKG:
         return labels[best_labels(labels, shared[found], len(grams), self.label_sizes, self.pool)]
 
     def _entities(self, conn: psycopg.Connection, ids: list[int]) -> list[tuple[Entity, str]]:
-        by_id = {}
-        for row in conn.execute(ENTITY_QUERY, (ids,)).fetchall():
-            row_id, qid, name, aliases, description, image, summary_of, summary, brief = row
-            entity = Entity(qid, name, description, tuple(json.loads(aliases)), image)
-            if summary and summary_of == text_hash(description):
-                description = summary
-            by_id[row_id] = (entity, description or brief or "")
+        rows = conn.execute(ENTITY_QUERY, (ids,)).fetchall()
+        by_id = {row[0]: entity_with_description(row) for row in rows}
         return [by_id[i] for i in ids]
 
     @contextmanager

@@ -14,11 +14,12 @@ import os
 import sqlite3
 import threading
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -322,8 +323,7 @@ class SqliteKG:
         if not len(pool):
             return []
         rows = self._rows("SELECT id, entity, text FROM labels WHERE id IN ({})", pool.tolist())
-        ranked = rank_labels(query, [text for _, _, text in rows], len(rows))
-        return list(dict.fromkeys(rows[i][1] for i in ranked))[:k]
+        return best_entity_ids(query, rows, k)
 
     def _label_pool(self, query: str) -> np.ndarray:
         grams = trigrams(query) if query else set()
@@ -334,16 +334,14 @@ class SqliteKG:
 
     def _postings(self, grams: set[str]) -> list[np.ndarray]:
         """Posting lists of the grams; the frequent ones stay in memory once read."""
-        lists = [self._frequent[g] for g in grams if g in self._frequent]
-        wanted = [g for g in grams if g not in self._frequent]
-        if wanted:
-            rows = self._rows("SELECT gram, postings FROM grams WHERE gram IN ({})", wanted)
-            for gram, blob in rows:
-                posting = np.frombuffer(blob, dtype="<u4")
-                if len(posting) > self.common_df:
-                    self._frequent[gram] = posting
-                lists.append(posting)
-        return lists
+        return cached_postings(
+            grams,
+            self._frequent,
+            self.common_df,
+            lambda wanted: self._rows(
+                "SELECT gram, postings FROM grams WHERE gram IN ({})", wanted
+            ),
+        )
 
     def _entities(self, ids: list[int]) -> list[tuple[Entity, str]]:
         rows = self._rows(
@@ -354,12 +352,7 @@ class SqliteKG:
             "WHERE e.id IN ({})",
             ids,
         )
-        by_id = {}
-        for row_id, qid, name, aliases, description, image, summary_of, summary, brief in rows:
-            entity = Entity(qid, name, description, tuple(json.loads(aliases)), image)
-            if summary and summary_of == text_hash(description):
-                description = summary
-            by_id[row_id] = (entity, description or brief or "")
+        by_id = {row[0]: entity_with_description(row) for row in rows}
         return [by_id[i] for i in ids]
 
     def _rows(self, sql: str, values: list) -> list:
@@ -410,3 +403,40 @@ def best_labels(
     both = 2 * shared / (query_size + sizes)
     views = (shared / query_size + both / 100, shared / sizes + both / 100, both)
     return np.unique(np.concatenate([np.argpartition(-v, count)[:count] for v in views]))
+
+
+def best_entity_ids(query: str, rows: Sequence[Sequence[Any]], k: int) -> list[int]:
+    """The k best entities of label rows (label id, entity id, text), ranked by rapidfuzz."""
+    ranked = rank_labels(query, [row[2] for row in rows], len(rows))
+    return list(dict.fromkeys(rows[i][1] for i in ranked))[:k]
+
+
+def cached_postings(
+    grams: set[str],
+    frequent: dict[str, np.ndarray],
+    common_df: int,
+    fetch: Callable[[list[str]], Iterable[tuple[str, bytes]]],
+) -> list[np.ndarray]:
+    """Posting lists of the grams: from `frequent`, else fetched (and kept there if long)."""
+    lists = [frequent[g] for g in grams if g in frequent]
+    wanted = [g for g in grams if g not in frequent]
+    if wanted:
+        for gram, blob in fetch(wanted):
+            posting = np.frombuffer(blob, dtype="<u4")
+            if len(posting) > common_df:
+                frequent[gram] = posting
+            lists.append(posting)
+    return lists
+
+
+def entity_with_description(row: Sequence[Any]) -> tuple[Entity, str]:
+    """The entity of an entity row and the description to show for it.
+
+    Row: id, qid, name, aliases, description, image, summary source hash, summary, brief. The
+    summary is shown while it is of today's description; else the description, else the brief.
+    """
+    _, qid, name, aliases, description, image, summary_of, summary, brief = row
+    entity = Entity(qid, name, description, tuple(json.loads(aliases)), image)
+    if summary and summary_of == text_hash(description):
+        description = summary
+    return entity, description or brief or ""
