@@ -72,14 +72,19 @@ def write_jsonl(path, rows):
     return path
 
 
-@pytest.fixture
-def store(tmp_path):
-    entities = write_jsonl(tmp_path / "entities.jsonl", ENTITIES)
+def build_kg(tmp_path, name, rows):
+    """An SQLite KG of `rows` with the training priors, built by `i2cr kg build`."""
+    entities = write_jsonl(tmp_path / f"{name}.jsonl", rows)
     training = write_jsonl(tmp_path / "train.jsonl", TRAINING)
-    path = tmp_path / "kg.sqlite"
+    path = tmp_path / f"{name}.sqlite"
     args = ["kg", "build", str(path), "--entities", str(entities), "--priors", str(training)]
     assert main(args) == 0
     return path
+
+
+@pytest.fixture
+def store(tmp_path):
+    return build_kg(tmp_path, "kg", ENTITIES)
 
 
 def priors(store, alias):
@@ -175,13 +180,7 @@ def test_kg_search_hybrid_on_the_command_line(store, capsys):
 
 
 def obama_kg(tmp_path):
-    rows = [e for e in ENTITIES if e["qid"] != "Q801"]
-    entities = write_jsonl(tmp_path / "obama.jsonl", rows)
-    training = write_jsonl(tmp_path / "train.jsonl", TRAINING)
-    path = tmp_path / "obama.sqlite"
-    args = ["kg", "build", str(path), "--entities", str(entities), "--priors", str(training)]
-    assert main(args) == 0
-    return path
+    return build_kg(tmp_path, "obama", [e for e in ENTITIES if e["qid"] != "Q801"])
 
 
 def prefer_ehud_barak(monkeypatch):
