@@ -31,13 +31,13 @@ from i2cr.kg.store import (
     FORMAT_VERSION,
     PREPOOL_FACTOR,
     BuildSummary,
+    EntityStore,
     best_entity_ids,
     best_labels,
     cached_postings,
     entity_with_description,
     pool_labels,
 )
-from i2cr.state import Candidate
 
 if TYPE_CHECKING:
     from i2cr.kg.enrich import Job
@@ -286,7 +286,7 @@ def _swap_in(conn: psycopg.Connection) -> None:
     conn.execute(f"ALTER SCHEMA {PARTIAL_SCHEMA} RENAME TO {SCHEMA}")
 
 
-class PostgresKG:
+class PostgresKG(EntityStore):
     """The KG in a PostgreSQL database built by `build_postgres_store`.
 
     With `candidates="postings"` (the default) a query runs the SQLite store's pool on the
@@ -343,17 +343,6 @@ class PostgresKG:
             raise InputError(
                 f"this user may not read the KG store in {shown_url(self.url)}: {_line(err)}"
             ) from err
-
-    def __len__(self) -> int:
-        """Count the entities."""
-        return self.entity_count
-
-    def search(self, mention: str, k: int) -> list[Candidate]:
-        """Return the k best candidates, with enriched descriptions where made."""
-        return [
-            entity.as_candidate(description)
-            for entity, description in self.search_entities(mention, k)
-        ]
 
     def search_entities(self, mention: str, k: int) -> list[tuple[Entity, str]]:
         """Return the k best entities, each with the description to show for it."""

@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import threading
+from abc import ABC, abstractmethod
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -268,7 +269,28 @@ def _flush(
     wheres.clear()
 
 
-class SqliteKG:
+class EntityStore(ABC):
+    """A built KG store: its entity count and the search that the retrieve node calls."""
+
+    entity_count: int
+
+    def __len__(self) -> int:
+        """Count the entities."""
+        return self.entity_count
+
+    def search(self, mention: str, k: int) -> list[Candidate]:
+        """Return the k best candidates, with enriched descriptions where made."""
+        return [
+            entity.as_candidate(description)
+            for entity, description in self.search_entities(mention, k)
+        ]
+
+    @abstractmethod
+    def search_entities(self, mention: str, k: int) -> list[tuple[Entity, str]]:
+        """Return the k best entities, each with the description to show for it."""
+
+
+class SqliteKG(EntityStore):
     """The KG in an SQLite file built by `build_store`; searched through its trigram index.
 
     `pool` labels per overlap view are re-ranked with rapidfuzz. Posting lists longer than
@@ -299,17 +321,6 @@ class SqliteKG:
         self.entity_count = int(meta["entities"])
         self.common_df = max(1000, int(common_share * len(self.label_sizes)))
         self._frequent: dict[str, np.ndarray] = {}
-
-    def __len__(self) -> int:
-        """Count the entities."""
-        return self.entity_count
-
-    def search(self, mention: str, k: int) -> list[Candidate]:
-        """Return the k best candidates, with enriched descriptions where made."""
-        return [
-            entity.as_candidate(description)
-            for entity, description in self.search_entities(mention, k)
-        ]
 
     def search_entities(self, mention: str, k: int) -> list[tuple[Entity, str]]:
         """Return the k best entities, each with the description to show for it."""
