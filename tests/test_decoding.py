@@ -13,6 +13,7 @@ import torch
 from conftest import CANDIDATES
 from transformers import DynamicCache
 
+from i2cr.models import decoding
 from i2cr.models.decoding import greedy_decode, prompt_lookup_draft
 from i2cr.models.kv_cache import PrefixCacheStore, common_prefix_length
 from i2cr.models.local_chat import (
@@ -62,6 +63,13 @@ def test_draft_copies_what_followed_the_last_ngram():
     assert prompt_lookup_draft([5, 1, 2, 3, 4, 9, 1, 2], max_tokens=2) == [3, 4]
     assert prompt_lookup_draft([7, 8, 9, 8], max_tokens=5) == [9, 8]
     assert prompt_lookup_draft([1, 2, 3], max_tokens=4) == []
+
+
+def test_draft_falls_back_on_earlier_sequences_after_the_prompt():
+    earlier = [(9, 1, 2, 8, 6), (1, 2, 7)]
+    assert prompt_lookup_draft([4, 1, 2], max_tokens=3, earlier=earlier) == [8, 6]
+    assert prompt_lookup_draft([1, 2, 5, 1, 2], max_tokens=2, earlier=earlier) == [5, 1]
+    assert prompt_lookup_draft([3, 6], max_tokens=2, earlier=earlier) == []  # ends a sequence
 
 
 def cache_of(length: int, value: float = 0.0) -> DynamicCache:
@@ -144,6 +152,24 @@ def test_cached_greedy_answers_are_plain_greedy_answers(chat, max_new_tokens):
         answer = greedy_decode(model, prompt, store, max_new_tokens, stops)
         assert answer == plain_greedy(chat, messages, max_new_tokens)
     assert reused.length == len(prompt) and reused.logits is not None  # read nothing again
+
+
+def test_a_previous_answer_drafts_the_opening_of_the_next(chat, monkeypatch):
+    model, tokenizer = chat._load()
+    stops = stop_token_ids(model, tokenizer)
+    passes: list[int] = []
+    forward = decoding._logits
+    monkeypatch.setattr(
+        decoding, "_logits", lambda *args, **kw: passes.append(1) or forward(*args, **kw)
+    )
+    prompt = prompt_of(chat, RESELECTION)
+    cold = greedy_decode(model, prompt, PrefixCacheStore(), 32, stops)
+    cold_passes = len(passes)
+    store = PrefixCacheStore()
+    greedy_decode(model, prompt_of(chat, VIF_ROUND), store, 32, stops)
+    passes.clear()
+    assert greedy_decode(model, prompt, store, 32, stops) == cold
+    assert len(passes) < cold_passes
 
 
 def test_chat_model_answers_as_plain_greedy_decoding(chat):

@@ -16,6 +16,7 @@ from i2cr.models import local_chat
 from i2cr.models.local_chat import (
     SMOLLM2_GGUF,
     LocalChatModel,
+    load_base_model,
     load_causal_lm,
     resolve_base_model,
     to_chat_messages,
@@ -167,11 +168,18 @@ def test_adapter_changes_logits_not_base(base_lm, adapter_dir):
     chat = LocalChatModel(adapter=adapter_dir, max_new_tokens=8)
     assert isinstance(chat.invoke(MESSAGES).content, str)
     adapted, tokenizer = load_causal_lm("smollm2", adapter_dir)
-    assert isinstance(adapted, PeftModel)
+    assert not isinstance(adapted, PeftModel)  # merged into its own copy of the weights
     assert not torch.allclose(next_token_logits(adapted, tokenizer), base_logits, atol=1e-3)
     # the cached base model is untouched by the adapter
     assert not any("lora_" in name for name, _ in base_lm[0].named_modules())
     assert torch.equal(next_token_logits(*base_lm), base_logits)
+
+
+def test_a_merged_adapter_gives_the_logits_of_the_adapter_layers(adapter_dir):
+    merged, tokenizer = load_causal_lm("smollm2", adapter_dir, "float32")
+    layered = PeftModel.from_pretrained(load_base_model("smollm2", "float32")[0], adapter_dir)
+    expected = next_token_logits(layered, tokenizer)
+    assert torch.allclose(next_token_logits(merged, tokenizer), expected, atol=1e-3)
 
 
 def test_threads_sharing_the_selector_get_the_answers_of_one_thread():

@@ -1,9 +1,10 @@
 """Greedy decoding and continuation scoring for a local causal LM, on cached prompt prefixes.
 
 Both read a prompt once, starting after its longest prefix held in a `PrefixCacheStore`.
-Greedy decoding drafts the next tokens from the prompt itself (prompt-lookup decoding: a
-selector's answer copies a candidate name and the answer tag from its prompt) and keeps the
-drafted tokens that the model's own greedy choice confirms, so the answer is the same as
+Greedy decoding drafts the next tokens from the prompt itself and from the store's recent
+prompts with their answers (prompt-lookup decoding: a selector's answer copies a candidate
+name from its prompt, and opens as its previous answers did) and keeps the drafted tokens
+that the model's own greedy choice confirms, so the answer is the same as
 token-by-token greedy decoding, in a few forward passes instead of one per token.
 """
 
@@ -21,17 +22,29 @@ DRAFT_TOKENS = 10
 DRAFT_NGRAM = 3
 
 
-def prompt_lookup_draft(ids: Sequence[int], max_tokens: int, ngram: int = DRAFT_NGRAM) -> list[int]:
+def prompt_lookup_draft(
+    ids: Sequence[int],
+    max_tokens: int,
+    ngram: int = DRAFT_NGRAM,
+    earlier: Sequence[Sequence[int]] = (),
+) -> list[int]:
     """The tokens that followed the latest earlier occurrence of the last n-gram of `ids`.
 
-    The longest n-gram (`ngram` tokens down to one) found earlier in `ids` wins; [] for none.
+    The longest n-gram (`ngram` tokens down to one) found earlier wins; it is looked for in
+    `ids`, then in the `earlier` sequences in their order (a previous prompt with its answer
+    drafts an answer's opening, which the prompt holds nowhere). [] for none.
     """
+    # Each source with where a match must end by: in `ids`, before its last n-gram.
+    sources = [(ids, len(ids) - 1), *((sequence, len(sequence)) for sequence in earlier)]
     for size in range(min(ngram, len(ids) - 1), 0, -1):
         tail = list(ids[-size:])
-        for start in range(len(ids) - size - 1, -1, -1):
-            if list(ids[start : start + size]) == tail:
-                follow = start + size
-                return list(ids[follow : follow + max_tokens])
+        for source, end in sources:
+            for start in range(end - size, -1, -1):
+                if source[start] == tail[0] and list(source[start : start + size]) == tail:
+                    follow = start + size
+                    draft = list(source[follow : follow + max_tokens])
+                    if draft:
+                        return draft
     return []
 
 
@@ -76,12 +89,15 @@ def greedy_decode(
 
     The prompt and completion's cache is left in `store` for the next call.
     """
+    earlier = store.sequences()
     with torch.inference_mode():
         logits, cache = _read(model, prompt, store)
         completion = [int(logits[-1].argmax())]
         while not _finished(completion, stop_ids, max_new_tokens):
             draft = prompt_lookup_draft(
-                [*prompt, *completion], min(DRAFT_TOKENS, max_new_tokens - len(completion))
+                [*prompt, *completion],
+                min(DRAFT_TOKENS, max_new_tokens - len(completion)),
+                earlier=earlier,
             )
             predicted = _logits(model, [completion[-1], *draft], cache).argmax(-1).tolist()
             accepted = common_prefix_length(draft, predicted)

@@ -105,6 +105,11 @@ class PrefixCacheStore:
             stored = self._entries[best_key].cache
         return Reused(cache_prefix(stored, best), best, exact)
 
+    def sequences(self) -> list[tuple[int, ...]]:
+        """The token ids of the stored prompts (with their answers), the most recent first."""
+        with self._lock:
+            return list(reversed(self._entries))
+
     def keep(
         self, ids: Sequence[int], cache: DynamicCache, read_up_to: int, logits: torch.Tensor
     ) -> None:
