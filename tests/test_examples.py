@@ -7,6 +7,7 @@ from pathlib import Path
 
 from i2cr import graph
 from i2cr.batch import read_jsonl_rows
+from i2cr.datasets import load_release
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -20,3 +21,13 @@ def test_example_mentions_link_with_the_shipped_candidates(scripted, scores):
     scores(icr={"Ruth": 0.9, "Ed": 0.9, "Don": 0.9}, iav={"Ruth": 0.9, "Ed": 0.9, "Don": 0.9})
     out = graph.invoke(rows[0][1], context=context)
     assert out["result"]["qid"] == "Q1282411"
+
+
+def test_example_dataset_loads_in_the_release_format_with_its_gold():
+    samples = load_release(EXAMPLES / "dataset.json")
+    assert [(s.id, s.gold_qid) for s in samples] == [
+        ("rendell-1", "Q1282411"),
+        ("rendell-2", "Q272101"),
+        ("rendell-3", "Q5293988"),
+    ]
+    assert all(s.candidates and s.clues for s in samples)
