@@ -20,6 +20,7 @@ from i2cr.models.local_chat import (
     LocalChatModel,
     answer_turn_ids,
     chat_ids,
+    likely_answers,
     stop_token_ids,
     to_chat_messages,
 )
@@ -170,6 +171,51 @@ def test_a_previous_answer_drafts_the_opening_of_the_next(chat, monkeypatch):
     passes.clear()
     assert greedy_decode(model, prompt, store, 32, stops) == cold
     assert len(passes) < cold_passes
+
+
+def count_passes(monkeypatch) -> list[int]:
+    passes: list[int] = []
+    forward = decoding._logits
+    monkeypatch.setattr(
+        decoding, "_logits", lambda *args, **kw: passes.append(1) or forward(*args, **kw)
+    )
+    return passes
+
+
+def answer_hints(chat: LocalChatModel, messages, answers: list[str]) -> list[list[int]]:
+    _, tokenizer = chat._load()
+    turns = to_chat_messages(messages)
+    prompt = chat_ids(tokenizer, turns, generation_prompt=True)
+    return [answer_turn_ids(tokenizer, turns, prompt, answer) for answer in answers]
+
+
+def test_hinted_answers_are_plain_greedy_answers_and_a_right_hint_takes_one_pass(chat, monkeypatch):
+    model, tokenizer = chat._load()
+    stops = stop_token_ids(model, tokenizer)
+    passes = count_passes(monkeypatch)
+    for messages in (FIRST, RESELECTION):
+        prompt = prompt_of(chat, messages)
+        expected = plain_greedy(chat, messages, 32)
+        right = [tokenizer.decode(expected, skip_special_tokens=True)]
+        wrong = [f"<|ANSWER|>: {c['name']}" for c in CANDIDATES if c["name"] not in right[0]]
+        for hints in (right + wrong, wrong, wrong + right):
+            hinted = answer_hints(chat, messages, hints)
+            assert greedy_decode(model, prompt, PrefixCacheStore(), 32, stops, hinted) == expected
+        passes.clear()
+        hinted = answer_hints(chat, messages, right)
+        assert greedy_decode(model, prompt, PrefixCacheStore(), 32, stops, hinted) == expected
+        assert len(passes) == 1
+
+
+def test_the_chat_model_drafts_the_likely_answers_it_is_given(chat, monkeypatch):
+    passes = count_passes(monkeypatch)
+    plain = LocalChatModel(adapter=ADAPTER, prefix_cache_size=0).invoke(FIRST).content
+    unhinted = len(passes)
+    passes.clear()
+    with likely_answers(["<|ANSWER|>: Don Rendell", plain]):
+        hinted = LocalChatModel(adapter=ADAPTER, prefix_cache_size=0).invoke(FIRST).content
+    assert hinted == plain
+    assert len(passes) < unhinted
 
 
 def test_chat_model_answers_as_plain_greedy_decoding(chat):

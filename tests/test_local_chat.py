@@ -182,6 +182,17 @@ def test_a_merged_adapter_gives_the_logits_of_the_adapter_layers(adapter_dir):
     assert torch.allclose(next_token_logits(merged, tokenizer), expected, atol=1e-3)
 
 
+def test_a_cpu_selector_keeps_its_weights_column_major_with_the_same_logits_and_answer():
+    model, tokenizer = load_causal_lm("smollm2", "", "float32")
+    plain, _ = load_base_model("smollm2", "float32")
+    assert model.lm_head.weight.stride() == (1, model.lm_head.weight.shape[0])
+    assert model.lm_head.weight is model.get_input_embeddings().weight  # still tied
+    assert all(w.is_contiguous() for w in plain.parameters())
+    expected = next_token_logits(plain, tokenizer)
+    assert torch.allclose(next_token_logits(model, tokenizer), expected, atol=1e-3)
+    assert greedy_tokens(model, tokenizer) == greedy_tokens(plain, tokenizer)
+
+
 def test_threads_sharing_the_selector_get_the_answers_of_one_thread():
     from concurrent.futures import ThreadPoolExecutor
 

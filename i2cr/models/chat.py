@@ -15,7 +15,7 @@ from langchain_core.rate_limiters import InMemoryRateLimiter
 from i2cr.context import Context
 from i2cr.models.endpoint import EndpointRefused, check_listening
 from i2cr.models.precision import Precision
-from i2cr.models.scoring import score_candidates
+from i2cr.models.scoring import answer_for, score_candidates
 
 LOCAL_PREFIX = "local:"
 OPENAI_PREFIX = "openai:"
@@ -117,10 +117,21 @@ class SelectorError(ValueError):
     """
 
 
-def ask_selector(context: Context, messages: list[BaseMessage]) -> BaseMessage:
-    """The selector's reply; a remote selector's failure is one SelectorError line."""
+def ask_selector(
+    context: Context, messages: list[BaseMessage], likely_names: Sequence[str] = ()
+) -> BaseMessage:
+    """The selector's reply; a remote selector's failure is one SelectorError line.
+
+    `likely_names` (most likely first) are drafted first by a local selector's greedy
+    decoding: a hint of speed, never of the answer.
+    """
     model = load_selector(context)
-    return _guarded(context, lambda: model.invoke(messages))
+    if not likely_names or not context.selector.startswith(LOCAL_PREFIX):
+        return _guarded(context, lambda: model.invoke(messages))
+    from i2cr.models.local_chat import likely_answers
+
+    with likely_answers([answer_for(name) for name in likely_names]):
+        return model.invoke(messages)
 
 
 def score_with_selector(

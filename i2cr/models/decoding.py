@@ -1,8 +1,8 @@
 """Greedy decoding and continuation scoring for a local causal LM, on cached prompt prefixes.
 
 Both read a prompt once, starting after its longest prefix held in a `PrefixCacheStore`.
-Greedy decoding drafts the next tokens from the prompt itself and from the store's recent
-prompts with their answers (prompt-lookup decoding: a selector's answer copies a candidate
+Greedy decoding drafts the next tokens from the caller's likely completions (hints), from
+the prompt itself and from the store's recent prompts with their answers (prompt-lookup decoding: a selector's answer copies a candidate
 name from its prompt, and opens as its previous answers did) and keeps the drafted tokens
 that the model's own greedy choice confirms, so the answer is the same as
 token-by-token greedy decoding, in a few forward passes instead of one per token.
@@ -75,7 +75,39 @@ def _token_log_probs(logits: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
 
 
 def _finished(completion: Sequence[int], stop_ids: Collection[int], max_new_tokens: int) -> bool:
-    return completion[-1] in stop_ids or len(completion) >= max_new_tokens
+    return bool(completion) and (completion[-1] in stop_ids or len(completion) >= max_new_tokens)
+
+
+def hinted_draft(
+    completion: Sequence[int], hints: Sequence[Sequence[int]], max_tokens: int
+) -> list[int]:
+    """The rest of the first hint that starts with `completion` (at most `max_tokens`), or []."""
+    done = len(completion)
+    for hint in hints:
+        if len(hint) > done and list(hint[:done]) == list(completion):
+            return list(hint[done : done + max_tokens])
+    return []
+
+
+def _accept(
+    completion: list[int],
+    draft: Sequence[int],
+    predicted: Sequence[int],
+    cache: DynamicCache,
+    stop_ids: Collection[int],
+    max_new_tokens: int,
+) -> None:
+    """Extend `completion` by the drafted tokens that greedy choices confirm, and one more.
+
+    The rejected drafted tokens are dropped from `cache`.
+    """
+    accepted = common_prefix_length(draft, predicted)
+    if accepted < len(draft):
+        cache.crop(accepted - len(draft))
+    for token in [*draft[:accepted], predicted[accepted]]:
+        completion.append(token)
+        if _finished(completion, stop_ids, max_new_tokens):
+            break
 
 
 def greedy_decode(
@@ -84,34 +116,39 @@ def greedy_decode(
     store: PrefixCacheStore,
     max_new_tokens: int,
     stop_ids: Collection[int],
+    hints: Sequence[Sequence[int]] = (),
 ) -> list[int]:
     """The greedy completion of `prompt`, ending with a stop token or at `max_new_tokens`.
 
+    `hints` are likely completions (a selector's answer naming each candidate), drafted first:
+    the first is read with the prompt, so an answer that is a hint may take one forward pass.
     The prompt and completion's cache is left in `store` for the next call.
     """
     earlier = store.sequences()
+    completion: list[int] = []
     with torch.inference_mode():
-        logits, cache = _read(model, prompt, store)
-        completion = [int(logits[-1].argmax())]
+        reused = store.reuse(prompt)
+        if reused.cache is not None and reused.logits is not None:  # read before exactly so
+            cache, prompt_logits = reused.cache, reused.logits
+            completion.append(int(prompt_logits[-1].argmax()))
+        else:
+            cache = reused.cache or DynamicCache(config=model.config)
+            draft = hinted_draft([], hints, max_new_tokens - 1)
+            logits = _logits(model, [*prompt[reused.length :], *draft], cache, keep=len(draft) + 1)
+            prompt_logits = logits[:1]
+            _accept(completion, draft, logits.argmax(-1).tolist(), cache, stop_ids, max_new_tokens)
         while not _finished(completion, stop_ids, max_new_tokens):
-            draft = prompt_lookup_draft(
-                [*prompt, *completion],
-                min(DRAFT_TOKENS, max_new_tokens - len(completion)),
-                earlier=earlier,
+            budget = max_new_tokens - len(completion)
+            draft = hinted_draft(completion, hints, budget) or prompt_lookup_draft(
+                [*prompt, *completion], min(DRAFT_TOKENS, budget), earlier=earlier
             )
             predicted = _logits(model, [completion[-1], *draft], cache).argmax(-1).tolist()
-            accepted = common_prefix_length(draft, predicted)
-            if accepted < len(draft):
-                cache.crop(accepted - len(draft))
-            for token in [*draft[:accepted], predicted[accepted]]:
-                completion.append(token)
-                if _finished(completion, stop_ids, max_new_tokens):
-                    break
+            _accept(completion, draft, predicted, cache, stop_ids, max_new_tokens)
         sequence = [*prompt, *completion]
         excess = cache.get_seq_length() - len(sequence)
         if excess > 0:
             cache.crop(-excess)
-        store.keep(sequence[: cache.get_seq_length()], cache, len(prompt), logits)
+        store.keep(sequence[: cache.get_seq_length()], cache, len(prompt), prompt_logits)
     return completion
 
 

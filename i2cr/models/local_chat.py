@@ -14,7 +14,9 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, NamedTuple, TypeAlias, cast
@@ -44,6 +46,7 @@ from i2cr.models.precision import (
     resolve_precision,
     torch_dtype,
 )
+from i2cr.models.weight_layout import store_weights_column_major
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +67,23 @@ _ROLES: dict[type[BaseMessage], str] = {
     HumanMessage: "user",
     AIMessage: "assistant",
 }
+
+
+_LIKELY_ANSWERS: ContextVar[tuple[str, ...]] = ContextVar("likely_answers", default=())
+
+
+@contextmanager
+def likely_answers(texts: Sequence[str]) -> Iterator[None]:
+    """Let local greedy calls in this block draft these answers first (most likely first).
+
+    A hint costs nothing when wrong and spares forward passes when right; the answer is
+    greedy decoding's either way. Remote chat models ignore it.
+    """
+    token = _LIKELY_ANSWERS.set(tuple(texts))
+    try:
+        yield
+    finally:
+        _LIKELY_ANSWERS.reset(token)
 
 
 def resolve_base_model(spec: str) -> tuple[str, str | None]:
@@ -175,6 +195,8 @@ def load_causal_lm(
         # Merged into the weights, the adapter's layers cost nothing per token (float32
         # logits move by ~1e-5; reading a prompt is ~10% faster on a CPU).
         model = PeftModel.from_pretrained(model, resolve_adapter(adapter)).merge_and_unload()
+    if model.device.type == "cpu" and model.dtype == torch.float32:
+        store_weights_column_major(model)  # greedy steps and drafts check ~2x faster
     model.eval()
     return model, tokenizer
 
@@ -276,9 +298,11 @@ class LocalChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         model, tokenizer = self._load()
-        prompt = chat_ids(tokenizer, to_chat_messages(messages), generation_prompt=True)
+        chat = to_chat_messages(messages)
+        prompt = chat_ids(tokenizer, chat, generation_prompt=True)
+        hints = [answer_turn_ids(tokenizer, chat, prompt, t) for t in _LIKELY_ANSWERS.get()]
         with MODEL_LOCK:
-            completion = self._complete(model, tokenizer, prompt)
+            completion = self._complete(model, tokenizer, prompt, hints)
         prompt_tokens = len(prompt)
         text = cast(str, tokenizer.decode(completion, skip_special_tokens=True)).strip()
         for marker in stop or []:
@@ -296,7 +320,11 @@ class LocalChatModel(BaseChatModel):
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _complete(
-        self, model: CausalLM, tokenizer: PreTrainedTokenizerBase, prompt: list[int]
+        self,
+        model: CausalLM,
+        tokenizer: PreTrainedTokenizerBase,
+        prompt: list[int],
+        hints: list[list[int]],
     ) -> list[int]:
         if self.temperature > 0:
             with torch.inference_mode():
@@ -308,7 +336,7 @@ class LocalChatModel(BaseChatModel):
                 )
             return list(output[0, len(prompt) :].tolist())
         stops = stop_token_ids(model, tokenizer)
-        return greedy_decode(model, prompt, self._prefix_cache, self.max_new_tokens, stops)
+        return greedy_decode(model, prompt, self._prefix_cache, self.max_new_tokens, stops, hints)
 
     def score_continuations(
         self, messages: Sequence[BaseMessage], continuations: Sequence[str]

@@ -62,7 +62,7 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 def generated_try(state: State, context: Context, messages: list[BaseMessage]) -> Attempt:
     """The try of a generated answer, matched to a candidate by name."""
     started = time.perf_counter()
-    reply = ask_selector(context, messages)
+    reply = ask_selector(context, messages, likely_names(state))
     seconds = time.perf_counter() - started
     text = reply.content if isinstance(reply.content, str) else str(reply.content)
     parsed = parse_answer(
@@ -89,6 +89,16 @@ def generated_try(state: State, context: Context, messages: list[BaseMessage]) -
         seconds=seconds,
         decision=decision,
     )
+
+
+def likely_names(state: State) -> list[str]:
+    """The candidates the selector most likely names, the most likely first.
+
+    The last excluded comes first (a re-selection mostly repeats it), then the others in the
+    prompt's order.
+    """
+    order = [*reversed(state.excluded), *range(len(state.candidates))]
+    return [state.candidates[i]["name"] for i in dict.fromkeys(order)]
 
 
 def scored_try(state: State, context: Context, messages: list[BaseMessage]) -> Attempt | None:
