@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field, fields
-from typing import Literal, get_args, get_type_hints
+from typing import Annotated, Literal, get_args, get_type_hints
 
 from i2cr.errors import SettingError
 from i2cr.models.adapters import ADAPTER_FOR_SELECTOR
@@ -71,7 +71,8 @@ class Context:
             raise SettingError(f"unknown settings {unknown}; the settings are: {known}")
         return super().__new__(cls)
 
-    selector: str = field(
+    # The LangGraph template annotation: Studio shows this field as a model picker.
+    selector: Annotated[str, {"__template_metadata__": {"kind": "llm"}}] = field(
         default="local:smollm2",
         metadata={
             "description": "Selector chat model as 'provider:model'. 'local:<base>' runs "

@@ -49,6 +49,19 @@ def test_a_refused_key(monkeypatch, candidates, capsys):
     assert "check the provider's key (e.g. OPENAI_API_KEY)" in error
 
 
+def test_a_model_the_server_does_not_know(monkeypatch, candidates, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    unknown = {"error": {"message": "The model `gpt-4o` does not exist.", "code": 404}}
+    started = time.perf_counter()
+    with serve(lambda attempt: Reply(status=404, body=unknown)) as server:
+        # The default retries: a 404 is not worth retrying.
+        assert link(candidates, f"selector_base_url={server.base_url}", "selector_retries=6") != 0
+    assert time.perf_counter() - started < 5
+    error = one_line_error(capsys)
+    assert "selector 'openai:gpt-4o': the server has no such model or route (HTTP 404" in error
+    assert "does not exist" in error and "check the model name in selector" in error
+
+
 def closed_loopback_url() -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

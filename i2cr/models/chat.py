@@ -169,6 +169,11 @@ def remote_failure(context: Context, err: Exception) -> str:
             f"selector {spec!r} refused the API key (HTTP {status}: {_first_line(err)}); "
             "check the provider's key (e.g. OPENAI_API_KEY)"
         )
+    if status == 404:
+        return (
+            f"selector {spec!r}: the server has no such model or route (HTTP 404: "
+            f"{_first_line(err)}); check the model name in selector and selector_base_url"
+        )
     if status is not None:
         return f"selector {spec!r} answered HTTP {status}: {_first_line(err)}"
     kind = type(err).__name__
