@@ -60,6 +60,35 @@ def test_store_returns_stored_fields_and_k_distinct_entities(tmp_path):
     assert len(kg) == len(ENTITIES)
 
 
+def test_threads_rank_candidates_at_once_and_get_one_thread_s_answers(tmp_path, monkeypatch):
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from i2cr.kg import store
+
+    kg = SqliteKG(build(tmp_path))
+    mentions = ["Barack Obama", "Obama", "Michele Obama", "Barak Obma"] * 2
+    alone = [names(kg.search(m, 3)) for m in mentions]
+    rank, running, most = store.rank_labels, [0], [0]
+    guard = threading.Lock()
+
+    def slow_rank(*args, **kwargs):
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)  # as a large pool's rapidfuzz ranking would take
+        with guard:
+            running[0] -= 1
+        return rank(*args, **kwargs)
+
+    monkeypatch.setattr(store, "rank_labels", slow_rank)
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda m: names(kg.search(m, 3)), mentions))
+    assert together == alone
+    assert most[0] >= 2  # the store's lock does not hold the ranking
+
+
 def test_mention_with_no_letters_finds_nothing(tmp_path):
     assert SqliteKG(build(tmp_path)).search("?!", 5) == []
 

@@ -76,8 +76,7 @@ class HybridKG(SqliteKG):
     def ranked_ids(self, source: Source, mention: str, context: str, n: int) -> list[int]:
         """Row ids of one source's n best entities for the mention, best first."""
         if source == "fuzzy":
-            with self._lock:
-                return self._fuzzy_ids(normalize(mention), n)
+            return self._fuzzy_ids(normalize(mention), n)
         if source == "alias":
             return self.alias_ids(mention, n)
         if self.dense is None:
@@ -89,18 +88,17 @@ class HybridKG(SqliteKG):
         query = normalize(mention)
         if not query:
             return []
-        with self._lock:
-            pool = self._label_pool(query)
-            texts = {query}
-            if len(pool):
-                rows = self._rows("SELECT text FROM labels WHERE id IN ({})", pool.tolist())
-                texts.update(text for (text,) in rows)
-            pairs = self._rows(
-                "SELECT a.alias, a.entity, a.prior / max(a.prior) OVER (PARTITION BY a.alias), "
-                "coalesce(p.count, 0) FROM alias_priors a "
-                "LEFT JOIN popularity p ON p.entity = a.entity WHERE a.alias IN ({})",
-                sorted(texts),
-            )
+        pool = self._label_pool(query)
+        texts = {query}
+        if len(pool):
+            rows = self._rows("SELECT text FROM labels WHERE id IN ({})", pool.tolist())
+            texts.update(text for (text,) in rows)
+        pairs = self._rows(
+            "SELECT a.alias, a.entity, a.prior / max(a.prior) OVER (PARTITION BY a.alias), "
+            "coalesce(p.count, 0) FROM alias_priors a "
+            "LEFT JOIN popularity p ON p.entity = a.entity WHERE a.alias IN ({})",
+            sorted(texts),
+        )
         if not pairs:
             return []
         aliases = sorted({alias for alias, *_ in pairs})
@@ -127,8 +125,7 @@ class HybridKG(SqliteKG):
     def search_entities(self, mention: str, k: int, context: str = "") -> list[tuple[Entity, str]]:
         """Return the k best entities by the fused sources, each with its shown description."""
         ids = self.search_ids(mention, k, context)
-        with self._lock:
-            return self._entities(ids) if ids else []
+        return self._entities(ids) if ids else []
 
     def search(self, mention: str, k: int, context: str = "") -> list[Candidate]:
         """Return the k best candidates by the fused sources."""

@@ -305,7 +305,8 @@ class SqliteKG(EntityStore):
         if not self.path.is_file() or not is_sqlite_file(self.path):
             raise InputError(f"not a KG store (build one with `i2cr kg build`): {self.path}")
         self.pool = pool
-        self._lock = threading.Lock()
+        # Guards the shared connection only: ranking runs outside it, so threads search at once.
+        self._lock = threading.RLock()
         self._db = sqlite3.connect(
             f"file:{self.path.resolve()}?mode=ro", uri=True, check_same_thread=False
         )
@@ -324,9 +325,8 @@ class SqliteKG(EntityStore):
 
     def search_entities(self, mention: str, k: int) -> list[tuple[Entity, str]]:
         """Return the k best entities, each with the description to show for it."""
-        with self._lock:
-            chosen = self._fuzzy_ids(normalize(mention), k)
-            return self._entities(chosen) if chosen else []
+        chosen = self._fuzzy_ids(normalize(mention), k)
+        return self._entities(chosen) if chosen else []
 
     def _fuzzy_ids(self, query: str, k: int) -> list[int]:
         """Row ids of the k entities whose labels match the normalised query best."""
@@ -369,7 +369,8 @@ class SqliteKG(EntityStore):
     def _rows(self, sql: str, values: list) -> list:
         marks = ",".join("?" * len(values))
         try:
-            return self._db.execute(sql.format(marks), values).fetchall()
+            with self._lock:
+                return self._db.execute(sql.format(marks), values).fetchall()
         except sqlite3.OperationalError:
             raise
         except sqlite3.DatabaseError as err:
