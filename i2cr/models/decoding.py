@@ -2,10 +2,11 @@
 
 Both read a prompt once, starting after its longest prefix held in a `PrefixCacheStore`.
 Greedy decoding drafts the next tokens from the caller's likely completions (hints), from
-the prompt itself and from the store's recent prompts with their answers (prompt-lookup decoding: a selector's answer copies a candidate
-name from its prompt, and opens as its previous answers did) and keeps the drafted tokens
-that the model's own greedy choice confirms, so the answer is the same as
-token-by-token greedy decoding, in a few forward passes instead of one per token.
+the prompt itself and from the store's recent prompts with their answers (prompt-lookup
+decoding: a selector's answer copies a candidate name from its prompt, and opens as its
+previous answers did) and keeps the drafted tokens that the model's own greedy choice
+confirms, so the answer is the same as token-by-token greedy decoding, in a few forward
+passes instead of one per token.
 """
 
 from __future__ import annotations
