@@ -6,13 +6,14 @@ import fcntl
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.runnables.config import ContextThreadPoolExecutor
 from tqdm import tqdm
 
 from i2cr.context import Context
@@ -51,8 +52,12 @@ class Engine(Protocol):
 def thread_engine(
     graph: Linker, context: Context, metadata: Mapping[str, Any] | None, workers: int
 ) -> Iterator[Submit]:
-    """Link rows on `workers` threads of this process."""
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    """Link rows on `workers` threads of this process.
+
+    Each row runs in a copy of the caller's context variables, so a tracing context the
+    caller opened (`tracing_v2_enabled`, `collect_runs`) traces the rows too.
+    """
+    with ContextThreadPoolExecutor(max_workers=workers) as pool:
         yield lambda row_id, row: pool.submit(record_row, graph, row_id, row, context, metadata)
 
 

@@ -199,6 +199,24 @@ def test_repeated_prompts_are_answered_from_the_cache(tmp_path, scripted):
     assert math.isnan(cost(cached)["seconds_mean"])
 
 
+def test_each_eval_row_is_traced_with_its_dataset_order_and_config(tmp_path, scripted):
+    from langchain_core.tracers.context import collect_runs
+
+    dataset = write_dataset(tmp_path, count=2)
+    _, context = scripted(*([ANSWER] * 2))
+    with collect_runs() as runs:
+        run_request(request(tmp_path, dataset, context.selector, ["tes_only"], seeds=[0]))
+    roots = [run for run in runs.traced_runs if run.name.startswith("i2cr ")]
+    assert sorted(run.name for run in roots) == ["i2cr s0", "i2cr s1"]
+    for run in roots:
+        metadata = run.extra["metadata"]
+        assert (metadata["dataset"], metadata["order"], metadata["config"]) == (
+            "toy_dev",
+            "shuffled-0",
+            "tes_only",
+        )
+
+
 def test_all_clues_in_one_round(scripted, scores, mention):
     scores(icr={"Ed": 0.9, "Ruth": 0.9, "Don": 0.9}, iav={"Ed": 0.1, "Ruth": 0.1, "Don": 0.1})
     model, context = scripted(ANSWER, ANSWER, clue_rounds="all_in_one")

@@ -205,6 +205,12 @@ def run_config(
             total=len(samples),
             progress=request.progress,
             workers=request.workers,
+            # Results live at <out>/runs/<dataset label>/<candidate order>/<config>.jsonl.
+            metadata={
+                "dataset": results.parent.parent.name,
+                "order": results.parent.name,
+                "config": config.name,
+            },
             engine=engine,
         )
         session.update(
