@@ -12,7 +12,7 @@ import matplotlib
 import pytest
 
 from i2cr.tools import get_clue_tool
-from i2cr.tools.azure import AzureVisionError, analyze, analyze_url, clue_text
+from i2cr.tools.azure import AzureVisionError, analyze, analyze_url, backoff_s, clue_text
 from i2cr.tools.cache import clue_cache
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -119,7 +119,14 @@ def test_rate_limits_and_server_errors_are_retried_with_the_asked_wait(azure, mo
     monkeypatch.setattr("i2cr.tools.azure.time.sleep", waits.append)
     assert analyze(b"...", ["caption"])["captionResult"]
     assert waits[0] == 2.0
-    assert 0 < waits[1] <= 1.0
+    assert 0.5 <= waits[1] <= 1.0
+
+
+def test_backoff_doubles_to_its_cap_with_jitter():
+    waits = [[backoff_s(attempt) for attempt in range(6)] for _ in range(20)]
+    for attempt, cap in enumerate([0.5, 1.0, 2.0, 4.0, 8.0, 8.0]):
+        assert all(cap / 2 <= row[attempt] <= cap for row in waits)
+    assert len({row[3] for row in waits}) > 1
 
 
 def test_a_service_that_stays_down_fails_after_the_retries(azure, monkeypatch):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import time
 from typing import Any
 from urllib.error import HTTPError, URLError
@@ -81,7 +82,7 @@ def analyze(
     """POST the image bytes to Azure AI Vision and return the JSON analysis.
 
     A rate limit (429), a server error (5xx), a timeout or a lost connection is retried up to
-    `retries` times, waiting what the service's retry-after says or 0.5 s doubling to 8 s.
+    `retries` times, waiting what the service's retry-after says or `backoff_s`.
     """
     endpoint, key = azure_credentials()
     request = Request(
@@ -96,8 +97,16 @@ def analyze(
         except AzureVisionError as err:
             if err.retry_after is None or attempt == retries:
                 raise
-            time.sleep(err.retry_after or min(FIRST_BACKOFF_S * 2**attempt, MAX_BACKOFF_S))
+            time.sleep(err.retry_after or backoff_s(attempt))
     raise AssertionError("unreachable: the last try returns or raises")
+
+
+def backoff_s(attempt: int) -> float:
+    """Wait before retry `attempt`: 0.5 s doubling to 8 s, less up to half at random.
+
+    The jitter keeps the workers of a batch that were refused together from retrying together.
+    """
+    return min(FIRST_BACKOFF_S * 2**attempt, MAX_BACKOFF_S) * random.uniform(0.5, 1.0)
 
 
 def _analyze_once(request: Request, endpoint: str, timeout_s: float) -> dict[str, Any]:
