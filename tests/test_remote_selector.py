@@ -27,13 +27,23 @@ def remote(base_url: str, **settings: object) -> Context:
     return Context(selector="openai:stub", selector_base_url=base_url, **{**TES_ONLY, **settings})
 
 
-def link_rows(tmp_path: Path, context: Context, count: int, workers: int = 1) -> list[dict]:
+def link_rows(
+    tmp_path: Path, context: Context, count: int, workers: int = 1, retry_errors: bool = False
+) -> list[dict]:
     tmp_path.mkdir(exist_ok=True)
     rows = tmp_path / "in.jsonl"
     lines = [{"id": f"m{i}", "mention": "Rendell", "candidates": CANDIDATES} for i in range(count)]
     rows.write_text("".join(json.dumps(line) + "\n" for line in lines))
     out = tmp_path / "out.jsonl"
-    run_batch(graph, read_jsonl_rows(rows), out, context, progress=False, workers=workers)
+    run_batch(
+        graph,
+        read_jsonl_rows(rows),
+        out,
+        context,
+        progress=False,
+        workers=workers,
+        retry_errors=retry_errors,
+    )
     return [json.loads(line) for line in out.read_text().splitlines()]
 
 
@@ -67,6 +77,17 @@ def test_after_the_last_retry_the_row_is_an_error_with_the_servers_message(tmp_p
         records = link_rows(tmp_path, remote(server.base_url, selector_retries=2), 2)
     assert server.requests == 2 * 3
     assert all("stub says 500" in r["error"] for r in records)
+
+
+def test_a_rerun_with_retry_errors_completes_the_error_rows(tmp_path):
+    with serve(lambda attempt: Reply(500, {"retry-after-ms": "10"})) as down:
+        link_rows(tmp_path, remote(down.base_url, selector_retries=0), 3, workers=2)
+    with serve(lambda attempt: Reply()) as up:
+        records = link_rows(tmp_path, remote(up.base_url), 3, workers=2, retry_errors=True)
+    latest = {r["id"]: r for r in records}
+    assert sorted(latest) == ["m0", "m1", "m2"]
+    assert [latest[i].get("error") for i in sorted(latest)] == [None, None, None]
+    assert up.requests == 3
 
 
 def test_a_server_that_never_answers_times_out(tmp_path):
