@@ -51,6 +51,7 @@ OPERATOR_SETTINGS = frozenset(
         "max_desc_chars",
         "max_clue_chars",
         "max_candidates",
+        "max_prompt_chars",
         "max_seconds_per_mention",
     }
 )
@@ -384,6 +385,14 @@ class Context:
         default=100,
         metadata={"description": "Most candidates given with an input that are kept."},
     )
+    max_prompt_chars: int = field(
+        default=16000,
+        metadata={
+            "description": "Operator setting: longest selector prompt, in characters (about "
+            "4,000 tokens). A longer one has its candidate descriptions shortened, then its "
+            "last candidates left out of the prompt (a warning)."
+        },
+    )
     max_seconds_per_mention: float = field(
         default=600.0,
         metadata={
@@ -426,6 +435,7 @@ class Context:
             "max_desc_chars",
             "max_clue_chars",
             "max_candidates",
+            "max_prompt_chars",
         ):
             if getattr(self, name) < 1:
                 raise SettingError(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -436,7 +446,23 @@ class Context:
         for name in ("selector_retries", "selector_requests_per_second", "max_seconds_per_mention"):
             if not getattr(self, name) >= 0:
                 raise SettingError(f"{name} must be >= 0, got {getattr(self, name)}")
+        for name, (low, high) in self._score_ranges().items():
+            if not low <= getattr(self, name) <= high:
+                raise SettingError(
+                    f"{name} must be between {low:g} and {high:g}, got {getattr(self, name)}"
+                )
         self.provider_for("ocr")
+
+    def _score_ranges(self) -> dict[str, tuple[float, float]]:
+        """The ranges the thresholds' scores span; a threshold outside one decides nothing."""
+        alpha_range = {"absolute": (-1.0, 1.0), "margin": (-2.0, 2.0)}
+        return {
+            "alpha": alpha_range.get(self.icr_rule, (-math.inf, math.inf)),
+            "beta": (-100.0, 100.0),
+            "beta_text": (-1.0, 1.0),
+            "fuzzy_min_score": (0.0, 100.0),
+            "fuzzy_margin": (0.0, 100.0),
+        }
 
     @property
     def adapter(self) -> str:

@@ -93,8 +93,7 @@ def bounded_candidates(
         candidates = candidates[: settings.max_candidates]
     cut: list[str] = []
     kept = [
-        _candidate(position, raw, settings.max_desc_chars, cut)
-        for position, raw in enumerate(candidates, start=1)
+        _candidate(position, raw, settings, cut) for position, raw in enumerate(candidates, start=1)
     ]
     if cut:
         warnings.append(
@@ -118,12 +117,17 @@ def bounded_clues(clues: object, limit: int, warnings: list[str]) -> dict[str, s
     }
 
 
-def _candidate(position: int, raw: object, desc_limit: int, cut: list[str]) -> Candidate:
+def _candidate(position: int, raw: object, settings: Context, cut: list[str]) -> Candidate:
     if not isinstance(raw, Mapping):
         raise InputError(f"candidate #{position} must be a {{name, desc, qid}} object: {raw!r}")
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"candidate #{position} needs a name (text): {_preview(raw)}")
+    if len(name) > settings.max_mention_chars:
+        raise InputError(
+            f"candidate #{position}'s name is {len(name)} characters long; names are kept up to "
+            f"max_mention_chars ({settings.max_mention_chars}): {_preview(name)}"
+        )
     desc = raw.get("desc")
     if desc is not None and not isinstance(desc, str):
         raise InputError(f"candidate #{position} ({name}): desc must be text: {_preview(desc)}")
@@ -133,8 +137,8 @@ def _candidate(position: int, raw: object, desc_limit: int, cut: list[str]) -> C
     if qid is not None and not isinstance(qid, str):
         raise InputError(f"candidate #{position} ({name}): qid must be text: {_preview(qid)}")
     candidate = Candidate(name=name, desc=desc or "")
-    if len(candidate["desc"]) > desc_limit:
-        candidate["desc"] = candidate["desc"][:desc_limit]
+    if len(candidate["desc"]) > settings.max_desc_chars:
+        candidate["desc"] = candidate["desc"][: settings.max_desc_chars]
         cut.append(name)
     if qid is not None:
         candidate["qid"] = qid

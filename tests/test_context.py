@@ -73,6 +73,11 @@ def test_values_as_text_or_json_become_the_field_type(settings, expected):
         ({"k": "ten"}, "k='ten' is not an integer"),
         ({"k": 2.5}, "k=2.5 is not an integer"),
         ({"k": -1}, "k must be at least 1"),
+        ({"alpha": 1.5}, "alpha must be between -1 and 1, got 1.5"),
+        ({"alpha": 2.5, "icr_rule": "margin"}, "alpha must be between -2 and 2"),
+        ({"beta": 150}, "beta must be between -100 and 100"),
+        ({"beta_text": -3}, "beta_text must be between -1 and 1"),
+        ({"fuzzy_min_score": 120}, "fuzzy_min_score must be between 0 and 100"),
         ({"selector": 3}, "selector=3 is not text"),
         ({"alpah": 0.3}, r"unknown settings \['alpah'\]; the settings are: selector, .*alpha"),
     ],
@@ -80,6 +85,10 @@ def test_values_as_text_or_json_become_the_field_type(settings, expected):
 def test_bad_values_from_python_or_json_are_clear_errors(settings, message):
     with pytest.raises(SettingError, match=message):
         Context(**settings)
+
+
+def test_a_zscore_alpha_may_leave_the_cosine_range():
+    assert Context(alpha=1.5, icr_rule="zscore").alpha == 1.5
 
 
 def test_cli_set_goes_through_the_same_checks():

@@ -370,3 +370,40 @@ def test_all_failed_nil_needs_nil_answers_allowed(scripted, scores, mention):
     scores(icr={"Ruth": 0.1, "Ed": 0.2, "Don": 0.15}, iav=HIGH)
     out = run(mention, context)
     assert out["result"]["entity"] == "Ed Rendell"
+
+
+def many_candidates(count: int, desc: str) -> list[dict[str, str]]:
+    return [{"name": f"Entity {i}", "desc": desc, "qid": f"Q{i}"} for i in range(count)]
+
+
+def test_a_prompt_over_its_budget_shortens_descriptions_and_still_answers(scripted):
+    candidates = many_candidates(100, "A long sentence about this entity. " * 57)
+    model, context = scripted(
+        "<|ANSWER|>: Entity 7", use_icr=False, use_iav=False, use_vif=False, desc_chars=2000
+    )
+    out = run({"mention": "Entity 7", "context": "c", "candidates": candidates}, context)
+    assert out["result"]["entity"] == "Entity 7"
+    (prompt,) = model.prompts
+    assert len(prompt) <= context.max_prompt_chars
+    assert "'100. Entity 99'" in prompt
+    assert (
+        "selector prompt over max_prompt_chars (16000): descriptions shortened" in out["warnings"]
+    )
+
+
+def test_a_tight_prompt_budget_shows_only_the_first_candidates(scripted):
+    candidates = many_candidates(100, "Short.")
+    model, context = scripted(
+        "<|ANSWER|>: Entity 2",
+        use_icr=False,
+        use_iav=False,
+        use_vif=False,
+        max_prompt_chars=1000,
+    )
+    out = run({"mention": "Entity 2", "context": "c", "candidates": candidates}, context)
+    assert out["result"]["entity"] == "Entity 2"
+    (prompt,) = model.prompts
+    assert len(prompt) <= 1000
+    assert "Entity 1'" in prompt and "Entity 99'" not in prompt
+    (warning,) = [w for w in out["warnings"] if "max_prompt_chars" in w]
+    assert "only the first" in warning and "of 100 candidates shown" in warning

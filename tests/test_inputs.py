@@ -33,6 +33,10 @@ def test_input_without_a_mention_is_a_clear_error(scripted, mention):
         ({"candidates": "Ed Rendell"}, "candidates must be a list of"),
         ({"candidates": [{"name": 7, "desc": "x"}]}, "candidate #1 needs a name"),
         ({"candidates": [{"name": "Ed", "desc": 3}]}, r"candidate #1 \(Ed\): desc must be text"),
+        (
+            {"candidates": [{"name": "x" * 1001}]},
+            r"candidate #1's name is 1001 characters long; names are kept up to max_mention_chars",
+        ),
         ({"clues": {"smell": "smoky"}}, r"clues name unknown tools \['smell'\]; the tools are"),
         ({"clues": {"ocr": 5}}, "clue ocr must be text, got int"),
         ({"image": 12}, "image must be a path or URL"),

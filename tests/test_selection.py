@@ -55,6 +55,15 @@ def test_lead_sentences_keeps_whole_sentences():
     assert lead_sentences("No end", 100) == "No end"
 
 
+def test_lead_sentences_cuts_a_run_on_text_at_a_word():
+    run_on = "word " * 1000
+    cut = lead_sentences(run_on, 200)
+    assert cut.endswith("word…")
+    assert len(cut) <= 4 * 200 + 1
+    assert len(lead_sentences("x" * 5000, 200)) == 4 * 200 + 1
+    assert len(lead_sentences("x" * 5000, 10)) == 500 + 1
+
+
 def test_parse_answer_variants():
     assert parse_answer("<|ANSWER|>: 2. Pennsylvania", CANDS, False).index == 1
     exact = parse_answer("<|ANSWER|>: Pennsylvania (state)", CANDS, False)

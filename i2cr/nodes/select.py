@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -14,8 +15,15 @@ from i2cr.models.chat import ask_selector, score_with_selector
 from i2cr.models.scoring import answer_for
 from i2cr.nodes.common import first_open_candidate, round_attempts, settings
 from i2cr.prompts import NIL_ANSWER
-from i2cr.selection import ParsedAnswer, build_messages, closest_open_candidate, parse_answer
-from i2cr.state import Attempt, Decision, State
+from i2cr.selection import (
+    ParsedAnswer,
+    build_messages,
+    closest_open_candidate,
+    cut_at_word,
+    lead_sentences,
+    parse_answer,
+)
+from i2cr.state import Attempt, Candidate, Decision, State
 
 CACHE_HIT = "cache_hit"
 CANNOT_SCORE = "selector_mode 'score': the selector returned no log-probabilities; TES generated"
@@ -36,24 +44,56 @@ def resolve_unmatched(
     return parsed.index, rule
 
 
-def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Ask the selector for the best-matched entity and record the try."""
-    context = settings(runtime)
-    messages = build_messages(
+def prompt_chars(messages: list[BaseMessage]) -> int:
+    """Characters of a prompt's text."""
+    return sum(len(str(message.content)) for message in messages)
+
+
+def selector_messages(state: State, context: Context) -> tuple[list[BaseMessage], str | None]:
+    """The selection prompt within `max_prompt_chars`, and a warning when it had to be fit.
+
+    Over the limit, descriptions are left out and the last candidates dropped until the rest
+    fits, then the room left is shared out among the shown candidates' descriptions.
+    """
+    build = partial(
+        build_messages,
         mention=state.mention,
         context=state.context,
-        candidates=state.candidates,
         clue=state.clue,
         excluded=[state.candidates[i]["name"] for i in state.excluded],
         allow_nil=context.allow_nil,
         desc_chars=context.desc_chars,
     )
+    limit = context.max_prompt_chars
+    messages = build(candidates=state.candidates)
+    if prompt_chars(messages) <= limit:
+        return messages, None
+    shown = [Candidate(name=c["name"], desc="") for c in state.candidates]
+    while len(shown) > 1 and prompt_chars(build(candidates=shown)) > limit:
+        shown.pop()
+    # Each description's quotes and separators take a few characters besides its text.
+    room = (limit - prompt_chars(build(candidates=shown))) // len(shown) - 4
+    for candidate, given in zip(shown, state.candidates, strict=False):
+        lead = lead_sentences(given.get("desc", ""), context.desc_chars)
+        candidate["desc"] = cut_at_word(lead, room)
+    warning = f"selector prompt over max_prompt_chars ({limit}): descriptions shortened"
+    if len(shown) < len(state.candidates):
+        warning += f", only the first {len(shown)} of {len(state.candidates)} candidates shown"
+    return build(candidates=shown), warning
+
+
+def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask the selector for the best-matched entity and record the try."""
+    context = settings(runtime)
+    messages, fitted = selector_messages(state, context)
     update: dict[str, Any] = {}
+    if fitted and fitted not in state.warnings:
+        update["warnings"] = [fitted]
     attempt = None
     if context.selector_mode == "score":
         attempt = scored_try(state, context, messages)
         if attempt is None and CANNOT_SCORE not in state.warnings:
-            update["warnings"] = [CANNOT_SCORE]
+            update["warnings"] = [*update.get("warnings", []), CANNOT_SCORE]
     if attempt is None:
         attempt = generated_try(state, context, messages)
     return {**update, "attempts": [attempt], "checking": attempt["try_index"]}
