@@ -88,6 +88,26 @@ def test_a_host_that_does_not_resolve_fails_fast(monkeypatch, candidates, capsys
     assert "host 'no-such-host.invalid' does not resolve" in one_line_error(capsys)
 
 
+def test_a_host_that_never_answers_fails_within_the_timeout(monkeypatch, candidates, capsys):
+    """A listener whose accept queue is full drops new connections, as a firewall does."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(0)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        queued = [socket.create_connection(silent.getsockname(), timeout=1)]  # fills the queue
+        started = time.perf_counter()
+        status = link(candidates, f"selector_base_url={url}", "selector_timeout_s=1")
+        elapsed = time.perf_counter() - started
+        for connection in queued:
+            connection.close()
+    assert status != 0
+    assert elapsed < 5
+    error = one_line_error(capsys)
+    assert f"cannot reach selector 'openai:gpt-4o' at {url}: no answer from 127.0.0.1:" in error
+    assert "within 1 s" in error and "check selector_base_url" in error
+
+
 def test_a_server_that_answered_once_is_retried_when_it_goes_away(monkeypatch, candidates):
     """Refusals after the URL accepted a connection are an outage: the SDK retries them."""
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)

@@ -115,6 +115,21 @@ def test_bad_run_settings_are_refused(server, context, message):
     assert error == {"error": "SettingError", "message": message}
 
 
+@pytest.mark.parametrize("endpoint", ["/runs/wait", "/runs/stream", "/runs"])
+def test_unknown_context_settings_are_refused_by_name(server, endpoint):
+    body = {
+        "assistant_id": "i2cr",
+        "input": {"mention": "Ed Rendell", "candidates": CANDIDATES},
+        "context": {**TEXT_ONLY, "alpah": 0.3},
+    }
+    if endpoint == "/runs":  # a background run lives on a thread
+        thread = httpx.post(f"{server}/threads", json={}, timeout=30).json()["thread_id"]
+        endpoint = f"/threads/{thread}/runs"
+    reply = httpx.post(f"{server}{endpoint}", json=body, timeout=60)
+    assert reply.status_code == 422
+    assert "unknown context settings ['alpah']; the settings are:" in reply.json()["detail"]
+
+
 @pytest.mark.parametrize(
     "path", ["/etc/passwd", "../secret.png", "../../../../etc/passwd", "../no-such-file.png"]
 )

@@ -61,10 +61,10 @@ def test_a_run_past_the_budget_ends_with_a_clear_error(server, stub):
     assert stub.requests - before < 15
 
 
-def calls_after_walking_away(server, stub, on_disconnect: str) -> int:
+def calls_after_walking_away(server, stub, on_disconnect: str | None) -> int:
     """Selector calls a run makes when its client leaves during the first one."""
     before = stub.requests
-    body = {**BODY, "on_disconnect": on_disconnect}
+    body = BODY if on_disconnect is None else {**BODY, "on_disconnect": on_disconnect}
     # No event comes during a call: the client leaves without reading, once the call is made.
     with httpx.stream("POST", f"{server}/runs/stream", json=body, timeout=60):
         deadline = time.time() + 30
@@ -74,7 +74,8 @@ def calls_after_walking_away(server, stub, on_disconnect: str) -> int:
     return stub.requests - before
 
 
-def test_a_run_its_client_leaves_with_cancel_stops(server, stub):
+def test_a_run_its_client_leaves_stops_unless_the_client_asked_to_continue(server, stub):
+    assert calls_after_walking_away(server, stub, None) == 1
     assert calls_after_walking_away(server, stub, "cancel") == 1
-    # LangGraph's default: the run goes on without its client, until the budget stops it.
+    # The run goes on without its client, until the budget stops it.
     assert calls_after_walking_away(server, stub, "continue") >= 2
