@@ -135,6 +135,8 @@ class State(InputState):
     excluded: list[int] = field(default_factory=list)
     checking: int = 0
     image_ok: bool = False
+    # The candidates came from the knowledge graph's search, not with the input.
+    retrieved: bool = False
     # time.time() when retrieve began: the run's time budget counts from it.
     started_at: float = 0.0
     attempts: Annotated[list[Attempt], merge_attempts] = field(default_factory=list)

@@ -9,6 +9,7 @@ import pytest
 
 from i2cr import graph
 from i2cr.cli import main
+from i2cr.context import Context
 from i2cr.errors import InputError
 from i2cr.kg import build_store, iter_entities
 from i2cr.kg.fusion import fuse
@@ -224,3 +225,26 @@ def test_hybrid_retrieval_over_a_jsonl_kg_is_a_clear_error(scripted, scores, tmp
     _, context = scripted("<|ANSWER|>: Barack Obama", kg=str(entities), kg_retrieval="hybrid")
     with pytest.raises(InputError, match="kg_retrieval=hybrid needs an SQLite KG store"):
         graph.invoke({"mention": "Obama", "context": ""}, context=context)
+
+
+@pytest.mark.parametrize("mention", ["Barak Obma", "Barack Obamma", "Barak Obama"])
+def test_a_misspelt_famous_name_from_the_kg_is_checked_as_its_entity(scripted, tmp_path, mention):
+    """The real embedder: ICR reads the misspelling as the name the KG search matched."""
+    store = str(obama_kg(tmp_path))
+    answers = ["<|ANSWER|>: Barack Obama", "<|ANSWER|>: Ehud Barak", "<|ANSWER|>: Barak"]
+    text_round = {"use_iav": False, "use_vif": False, "alpha": Context().alpha, "k": 3}
+
+    def first_try(name: str, **given: object) -> tuple[dict, dict]:
+        _, context = scripted(*answers, kg=store, **text_round)
+        said = f"President {name} spoke about the economy of the United States."
+        out = graph.invoke({"mention": name, "context": said, **given}, context=context)
+        return out["result"], out["attempts"][0]
+
+    result, misspelt = first_try(mention)
+    _, spelt_right = first_try("Barack Obama")
+    assert result["qid"] == "Q76"
+    assert misspelt["icr_score"] == pytest.approx(spelt_right["icr_score"])
+    # Given with the input, the same candidate is checked against the mention as written.
+    given = [{"name": "Barack Obama", "desc": ENTITIES[0]["description"], "qid": "Q76"}]
+    _, as_written = first_try(mention, candidates=given)
+    assert as_written["icr_score"] < misspelt["icr_score"]

@@ -7,6 +7,8 @@ from math import inf
 from typing import Any
 
 from langgraph.runtime import Runtime
+from rapidfuzz import fuzz
+from rapidfuzz.utils import default_process
 
 from i2cr.context import Context
 from i2cr.models.embedder import cosine
@@ -17,18 +19,33 @@ from i2cr.nodes.common import (
     round_attempts,
     settings,
 )
+from i2cr.selection import display_name
 from i2cr.state import Attempt, State
 
+# A mention this close to a retrieved candidate's name (rapidfuzz ratio, whole strings) is read
+# as a misspelling of it: "Barak Obma" -> "Barack Obama" (91), not "Obama" -> "Barack Obama" (59).
+SPELLING_MIN_RATIO = 85.0
 
-def mention_text(state: State) -> str:
-    """C_m: mention and context, plus the round's visual clue from round 1 on."""
-    parts = [state.mention, state.context, state.clue]
+
+def mention_text(state: State, selected: int | None = None) -> str:
+    """C_m: mention and context, plus the round's visual clue from round 1 on.
+
+    When the candidates came from the KG search and the mention is a misspelling of the
+    selected candidate's name, that name stands for the mention (in the context too): the
+    search matched it, and an embedder reads a misspelt name as another word.
+    """
+    mention, said = state.mention, state.context
+    if state.retrieved and selected is not None and mention.strip():
+        name = display_name(state.candidates[selected]["name"])
+        if fuzz.ratio(mention, name, processor=default_process) >= SPELLING_MIN_RATIO:
+            mention, said = name, said.replace(mention, name)
+    parts = [mention, said, state.clue]
     return " ".join(p.strip() for p in parts if p and p.strip())
 
 
 def icr_score(state: State, context: Context, selected: int) -> float:
     """The try's score under `icr_rule`: its cosine, or that cosine relative to the others'."""
-    mention_side = mention_text(state)
+    mention_side = mention_text(state, selected)
     if context.icr_rule == "absolute":
         entity_side = [entity_text(state.candidates[selected])]
         return cosine(context.embedder, mention_side, entity_side, precision=context.precision)[0]

@@ -64,6 +64,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "clues": checked.clues,
         "image": checked.image,
         "candidates": candidates,
+        "retrieved": not checked.candidates,
         "image_ok": problem is None,
         "warnings": warnings,
         "started_at": started_at,
