@@ -222,3 +222,16 @@ def test_linking_against_an_unreachable_kg_fails_before_any_row(tmp_path, capsys
     )
     assert "cannot connect to the KG database" in line
     assert not out.exists()
+
+
+def test_a_wikidata_dump_builds_into_postgres_staged_in_the_current_folder(
+    tmp_path, url, capsys, monkeypatch
+):
+    from test_kg_wikidata import dump_text, write_dump
+
+    dump = write_dump(tmp_path / "dump.json.gz", dump_text())
+    monkeypatch.chdir(tmp_path)
+    assert main(["kg", "build", url, "--wikidata", str(dump)]) == 0
+    assert "3 items with a label in en staged" in capsys.readouterr().err
+    assert store(url).search("Douglas Noel Adams", 1)[0]["qid"] == "Q42"
+    assert not list(tmp_path.glob("*.wikidata.import"))

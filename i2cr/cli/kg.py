@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import re
 import sys
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
@@ -51,8 +53,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     build.add_argument("--dataset", action="append", default=[], help="dataset file (any format)")
     build.add_argument(
         "--wikidata",
-        help="Wikidata JSON dump (latest-all.json.gz, .bz2 or .json), streamed into STORE.import "
-        "first: a killed import run again continues there",
+        help="Wikidata JSON dump (latest-all.json.gz, .bz2 or .json), streamed into a staging "
+        "file first (--staging): a killed import run again continues there",
+    )
+    build.add_argument(
+        "--staging",
+        help="the --wikidata staging file (default: STORE.import beside an SQLite store; "
+        "DATABASE.wikidata.import in the current folder for a PostgreSQL URL)",
     )
     build.add_argument(
         "--languages",
@@ -218,13 +225,23 @@ def run_enrich(args: argparse.Namespace) -> int:
     return 0
 
 
+def staging_path(args: argparse.Namespace) -> Path:
+    """Where the dump is staged: `--staging`, else beside the store or named after the database."""
+    if args.staging:
+        return Path(args.staging)
+    if is_postgres_url(args.store):
+        database = urlsplit(args.store).path.strip("/") or "postgres"
+        return Path(f"{re.sub(r'[^A-Za-z0-9_.-]', '_', database)}.wikidata.import")
+    return Path(f"{args.store}.import")
+
+
 def _stage_wikidata(args: argparse.Namespace) -> StagingFile:
     """Read the dump into the staging file beside the store, resuming a killed import."""
     dump = Path(args.wikidata)
     if not dump.is_file():
         raise InputError(f"Wikidata dump not found: {dump}")
     languages = [lang.strip() for lang in args.languages.split(",") if lang.strip()]
-    staging = StagingFile(Path(f"{args.store}.import"), fingerprint(dump, languages))
+    staging = StagingFile(staging_path(args), fingerprint(dump, languages))
     if staging.reset:
         print(
             f"warning: {staging.path} was made from another dump or languages: starting over",
