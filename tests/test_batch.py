@@ -208,6 +208,18 @@ def test_the_exit_status_says_whether_rows_failed(scripted, tmp_path, capsys):
     assert cli_link(context, "--input", str(rows), "--output", str(out), "--retry-errors") == 0
 
 
+def test_an_output_that_cannot_be_written_is_one_line(scripted, tmp_path, capsys):
+    rows = tmp_path / "in.jsonl"
+    write_rows(rows, 1)
+    folder_as_output = tmp_path / "a-folder"
+    folder_as_output.mkdir()
+    context = tes_only(scripted, 1)
+    assert cli_link(context, "--input", str(rows), "--output", str(folder_as_output)) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("i2cr link: error: ") and "a-folder" in error
+    assert "Traceback" not in error and len(error.splitlines()) == 1
+
+
 def write_release(path: Path, samples: dict) -> None:
     path.write_text(json.dumps(samples))
 

@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.run(args) or 0)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, OSError) as err:  # bad input, settings or files: one line, no traceback
         print(f"i2cr {args.command}: error: {err}", file=sys.stderr)
         return 2
 
