@@ -333,7 +333,7 @@ class Context:
             "description": "How mentions without candidates get them from the KG: 'fuzzy' "
             "names and aliases (rapidfuzz), or 'hybrid': aliases with priors, fuzzy names and "
             "the dense index of `i2cr kg embed` (when built) fused by reciprocal rank fusion "
-            "(an SQLite store built with its alias priors)."
+            "(a store built with its alias priors; a PostgreSQL store has no dense index)."
         },
     )
     ranker: RankerKind = field(

@@ -1,4 +1,4 @@
-"""The KG store on PostgreSQL: same top-k as the SQLite store, rebuilds, errors, CLI.
+"""The KG store on PostgreSQL: same top-k as the SQLite store, rebuilds, errors, CLI, hybrid.
 
 A throwaway cluster starts for this module (tests/postgres_cluster.py). Without PostgreSQL the
 tests skip, except in CI (CI=true), where a missing server is a failure.
@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import random
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,13 +21,16 @@ pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 import psycopg  # noqa: E402
 from postgres_cluster import missing_reason, throwaway_cluster  # noqa: E402
 from test_kg import ENTITIES, synthetic_entities, write_jsonl  # noqa: E402
+from test_kg_hybrid import ENTITIES as HYBRID_ENTITIES  # noqa: E402
+from test_kg_hybrid import TRAINING  # noqa: E402
 
 from i2cr import graph  # noqa: E402
 from i2cr.cli import main  # noqa: E402
 from i2cr.errors import InputError  # noqa: E402
 from i2cr.kg import SqliteKG, build_store, iter_entities, open_kg  # noqa: E402
 from i2cr.kg.enrich import enrich_store  # noqa: E402
-from i2cr.kg.postgres import PostgresKG, build_postgres_store  # noqa: E402
+from i2cr.kg.hybrid import HybridKG, open_hybrid  # noqa: E402
+from i2cr.kg.postgres import PostgresHybridKG, PostgresKG, build_postgres_store  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 _databases = itertools.count()
@@ -61,6 +66,12 @@ _opened: list[PostgresKG] = []
 def store(url: str, **options) -> PostgresKG:
     """A store closed after the test (its pool's threads are stopped, not left to the GC)."""
     _opened.append(PostgresKG(url, **options))
+    return _opened[-1]
+
+
+def hybrid_store(url: str) -> PostgresHybridKG:
+    """A hybrid store closed after the test."""
+    _opened.append(PostgresHybridKG(url))
     return _opened[-1]
 
 
@@ -235,3 +246,120 @@ def test_a_wikidata_dump_builds_into_postgres_staged_in_the_current_folder(
     assert "3 items with a label in en staged" in capsys.readouterr().err
     assert store(url).search("Douglas Noel Adams", 1)[0]["qid"] == "Q42"
     assert not list(tmp_path.glob("*.wikidata.import"))
+
+
+def hybrid_rows(distractors: int = 0, seed: int = 5) -> list[dict]:
+    """The hybrid tests' entities, then distractors sharing first names as aliases."""
+    rng = random.Random(seed)
+    extra = [
+        {
+            **row,
+            "qid": f"S{row['qid']}",
+            "aliases": [row["name"].split()[0]],
+            "popularity": rng.randint(0, 50),
+        }
+        for row in synthetic_entities(distractors, seed=seed)
+    ]
+    return HYBRID_ENTITIES + extra
+
+
+def build_with_priors(tmp_path: Path, target: str, rows, training=TRAINING) -> None:
+    """`i2cr kg build TARGET` with alias priors from the training mentions."""
+    entities = write_jsonl(tmp_path / "hybrid.jsonl", rows)
+    mentions = write_jsonl(tmp_path / "train.jsonl", training)
+    args = ["kg", "build", target, "--entities", str(entities), "--priors", str(mentions)]
+    assert main(args) == 0
+
+
+def prior_tables_of_sqlite(path: Path) -> dict[str, list[tuple]]:
+    with sqlite3.connect(path) as db:
+        return prior_tables(db.execute)
+
+
+def prior_tables_of_postgres(url: str) -> dict[str, list[tuple]]:
+    with psycopg.connect(url) as conn:
+        conn.execute("SET search_path = i2cr_kg")
+        return prior_tables(conn.execute)
+
+
+def prior_tables(execute) -> dict[str, list[tuple]]:
+    """Every row of the prior tables, sorted, and the max_popularity meta value."""
+    tables = {
+        table: sorted(execute(f"SELECT {columns} FROM {table}").fetchall())
+        for table, columns in PRIOR_COLUMNS.items()
+    }
+    (value,) = execute("SELECT value FROM meta WHERE key = 'max_popularity'").fetchone()
+    tables["max_popularity"] = [int(bytes(value) if isinstance(value, memoryview) else value)]
+    return tables
+
+
+PRIOR_COLUMNS = {
+    "alias_priors": "alias, entity, prior, mentions",
+    "mention_counts": "alias, qid, count",
+    "popularity": "entity, count",
+}
+
+
+def test_hybrid_search_on_postgres_ranks_as_on_sqlite(tmp_path, url):
+    rows = hybrid_rows(distractors=400)
+    build_with_priors(tmp_path, str(tmp_path / "kg.sqlite"), rows)
+    build_with_priors(tmp_path, url, rows)
+    sqlite, postgres = HybridKG(tmp_path / "kg.sqlite"), hybrid_store(url)
+    assert prior_tables_of_postgres(url) == prior_tables_of_sqlite(tmp_path / "kg.sqlite")
+    assert sqlite.popularity_scale == postgres.popularity_scale > 0
+    assert sqlite.sources == postgres.sources == ("alias", "fuzzy")
+    rng = random.Random(7)
+    mentions = ["Barak Obma", "Obama", "Washington", "the Prez", "Barak", "Anna", "?!"]
+    for row in rng.sample(rows, 30):
+        cut = rng.randrange(len(row["name"]))
+        mentions += [row["name"][:cut] + row["name"][cut + 1 :], row["name"].split()[0]]
+    for mention in mentions:
+        for source in ("alias", "fuzzy"):
+            expected = sqlite.ranked_ids(source, mention, "", 20)
+            assert postgres.ranked_ids(source, mention, "", 20) == expected, (source, mention)
+        assert postgres.search(mention, 10) == sqlite.search(mention, 10), mention
+
+
+def test_a_postgres_rebuild_keeps_the_priors_consistent(tmp_path, url):
+    build_with_priors(tmp_path, url, hybrid_rows(distractors=50))
+    rows = hybrid_rows(distractors=60, seed=6)
+    rows[0] = {**rows[0], "popularity": 5000}
+    training = [*TRAINING, {"mention": "Washington", "gold_qid": "Q61"}]
+    for _ in range(2):
+        build_with_priors(tmp_path, url, rows, training)
+    build_with_priors(tmp_path, str(tmp_path / "kg.sqlite"), rows, training)
+    tables = prior_tables_of_postgres(url)
+    assert tables == prior_tables_of_sqlite(tmp_path / "kg.sqlite")
+    assert tables["max_popularity"] == [5000]
+    sqlite, postgres = HybridKG(tmp_path / "kg.sqlite"), hybrid_store(url)
+    assert postgres.search("Washington", 5) == sqlite.search("Washington", 5)
+
+
+def test_hybrid_search_needs_the_postgres_priors(tmp_path, url):
+    source = write_jsonl(tmp_path / "entities.jsonl", HYBRID_ENTITIES)
+    build_postgres_store(entity_rows(source), url)
+    with pytest.raises(InputError, match="has no alias priors.*rebuild it with `i2cr kg build`"):
+        PostgresHybridKG(url)
+
+
+def test_the_cli_searches_a_url_by_hybrid_retrieval_without_a_dense_source(
+    tmp_path, url, capsys, caplog
+):
+    build_with_priors(tmp_path, url, [e for e in HYBRID_ENTITIES if e["qid"] != "Q801"])
+    capsys.readouterr()
+    with caplog.at_level(logging.WARNING, logger="i2cr.kg.hybrid"):
+        assert main(["kg", "search", url, "Barak Obma", "-k", "3", "--retrieval", "hybrid"]) == 0
+    assert capsys.readouterr().out.splitlines()[0].startswith(" 1. Barack Obama (Q76)")
+    assert "fuses the alias and fuzzy sources only" in caplog.text
+    assert open_hybrid(url, "minilm").sources == ("alias", "fuzzy")
+    line = error_line(capsys, "kg", "embed", url)
+    assert "a dense index is built beside an SQLite KG store" in line
+
+
+def test_the_graph_takes_hybrid_candidates_from_postgres(scripted, scores, tmp_path, url):
+    build_with_priors(tmp_path, url, HYBRID_ENTITIES)
+    scores(icr={"": 0.9}, iav={"": 0.9})
+    model, context = scripted("<|ANSWER|>: Barack Obama", kg=url, kg_retrieval="hybrid", k=3)
+    out = graph.invoke({"mention": "the Prez", "context": ""}, context=context)
+    assert "1. Barack Obama" in model.prompts[0]
+    assert out["result"]["qid"] == "Q76"

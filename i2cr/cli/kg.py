@@ -46,7 +46,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "name, aliases, description, image, popularity} per line) and/or the entities named by "
         "dataset files (their candidates and gold answers, merged by qid), with alias priors. "
         "Enrichments of an older store are kept. A postgresql:// URL builds the store in that "
-        "database (pg_trgm; pip install 'i2cr[postgres]'; no alias priors yet).",
+        "database (pg_trgm; pip install 'i2cr[postgres]'), alias priors included.",
     )
     build.add_argument("store", help="the SQLite file to write, or a postgresql:// URL")
     build.add_argument("--entities", action="append", default=[], help="entity JSONL file")
@@ -85,7 +85,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "--retrieval",
         choices=["fuzzy", "hybrid"],
         default="fuzzy",
-        help="fuzzy names only, or fuzzy + alias priors + dense neighbours fused (SQLite store)",
+        help="fuzzy names only, or fuzzy + alias priors + dense neighbours fused (dense: an "
+        "SQLite store's index; a PostgreSQL store fuses fuzzy + alias priors)",
     )
     search.add_argument("--context", default="", help="text around the mention (dense source)")
     add_context_options(search)
@@ -145,7 +146,7 @@ def run_build(args: argparse.Namespace) -> int:
     where, grams = args.store, "trigrams, "
     if is_postgres_url(args.store):
         postgres = postgres_store_module()
-        summary = postgres.build_postgres_store(bar, args.store, source=source)
+        summary = postgres.build_postgres_store(bar, args.store, source=source, priors=priors)
         where, grams = postgres.shown_url(args.store), ""
     else:
         summary = build_store(bar, args.store, source=source, finish=priors.write)

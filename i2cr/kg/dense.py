@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from i2cr.errors import InputError
+from i2cr.kg.locations import is_postgres_url
 from i2cr.kg.store import SqliteKG, is_sqlite_file, text_hash
 from i2cr.models.embedder import embed, load_embedder
 from i2cr.models.precision import Precision, resolve_precision
@@ -95,6 +96,11 @@ def build_dense_index(
     `threads` is usearch's thread count for building (0: every core). `progress` gets
     (entities embedded, entities to embed).
     """
+    if is_postgres_url(str(store)):
+        raise InputError(
+            "a dense index is built beside an SQLite KG store, not in a PostgreSQL one: hybrid "
+            "search on a PostgreSQL store fuses alias priors and fuzzy names only"
+        )
     index_module = _usearch()
     path = Path(store)
     if not path.is_file() or not is_sqlite_file(path):

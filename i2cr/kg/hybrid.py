@@ -12,11 +12,18 @@ Each source ranks entities on its own:
 
 The lists are fused by reciprocal rank fusion, sum of 1 / (RRF_K + rank); ties go the way of
 the source named first. By default the store fuses all three (DEFAULT_SOURCES).
+
+`HybridSearch` ranks and fuses; a store only reads rows for it. `HybridKG` is the SQLite store,
+`i2cr.kg.postgres.PostgresHybridKG` the PostgreSQL store: the same ranking on both, but a
+PostgreSQL store has no dense index (its files live beside an SQLite store), so it fuses alias
+and fuzzy only.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+from abc import abstractmethod
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -29,11 +36,14 @@ from i2cr.errors import InputError
 from i2cr.kg.dense import DenseFiles, DenseIndex
 from i2cr.kg.entities import Entity
 from i2cr.kg.fusion import fuse
+from i2cr.kg.locations import is_postgres_url, postgres_store_module
 from i2cr.kg.matching import normalize
 from i2cr.kg.priors import has_priors
-from i2cr.kg.store import SqliteKG, is_sqlite_file
+from i2cr.kg.store import EntityStore, SqliteKG, is_sqlite_file
 from i2cr.models.precision import Precision
 from i2cr.state import Candidate
+
+logger = logging.getLogger(__name__)
 
 Source = Literal["fuzzy", "alias", "dense"]
 SOURCES: tuple[Source, ...] = ("alias", "fuzzy", "dense")
@@ -46,32 +56,75 @@ DEPTH = 50
 PRIOR_WEIGHT = 0.1
 POPULARITY_WEIGHT = 0.05
 
+# (alias, entity row id, prior relative to the alias's likeliest entity, popularity)
+AliasRow = tuple[str, int, float, int]
 
-class HybridKG(SqliteKG):
-    """An SQLite KG store searched by fuzzy names, alias priors and (if built) dense vectors."""
+ALIAS_ROWS_SQL = """
+SELECT a.alias, a.entity, a.prior / max(a.prior) OVER (PARTITION BY a.alias),
+    coalesce(p.count, 0)
+FROM alias_priors a LEFT JOIN popularity p ON p.entity = a.entity WHERE a.alias IN ({})
+"""
 
-    def __init__(
-        self,
-        path: str | Path,
-        dense: DenseIndex | None = None,
-        sources: Sequence[Source] = DEFAULT_SOURCES,
-        pool: int = 100,
+
+def missing_priors(store: str) -> InputError:
+    """The error for a store built without the alias prior tables."""
+    return InputError(
+        f"{store} has no alias priors (built before them): rebuild it with `i2cr kg build`"
+    )
+
+
+def rank_aliases(
+    query: str, rows: Sequence[AliasRow], popularity_scale: float, n: int
+) -> list[int]:
+    """Row ids of the n entities the rows' aliases name best for the normalised query.
+
+    Score: WRatio similarity + PRIOR_WEIGHT x relative prior + POPULARITY_WEIGHT x
+    log-popularity / `popularity_scale` (0: no popularity term); each entity keeps its best
+    alias; ties go by plain edit-distance ratio, then row id.
+    """
+    if not rows:
+        return []
+    aliases = sorted({alias for alias, *_ in rows})
+    weighted = process.cdist([query], aliases, scorer=fuzz.WRatio, dtype=np.float32)[0]
+    plain = process.cdist([query], aliases, scorer=fuzz.ratio, dtype=np.float32)[0]
+    similarity = {
+        a: (float(w) / 100, float(p)) for a, w, p in zip(aliases, weighted, plain, strict=True)
+    }
+    best: dict[int, tuple[float, float]] = {}
+    for alias, entity, prior, popularity in rows:
+        weighted_similarity, plain_similarity = similarity[alias]
+        score = weighted_similarity + PRIOR_WEIGHT * prior
+        if popularity_scale:
+            score += POPULARITY_WEIGHT * math.log1p(popularity) / popularity_scale
+        best[entity] = max(best.get(entity, (-1.0, 0.0)), (score, plain_similarity))
+    return sorted(best, key=lambda entity: (-best[entity][0], -best[entity][1], entity))[:n]
+
+
+class HybridSearch(EntityStore):
+    """Hybrid search over a KG store: the store reads the rows, this ranks and fuses them.
+
+    A store class lists it before the store as a base, reads the alias prior rows
+    (`_alias_rows`) and calls `_use_sources` once the store is open.
+    """
+
+    sources: tuple[Source, ...]
+    dense: DenseIndex | None
+    popularity_scale: float
+
+    def _use_sources(
+        self, sources: Sequence[Source], dense: DenseIndex | None, max_popularity: int
     ) -> None:
-        """Open the store; it needs the alias prior table `i2cr kg build` writes."""
-        super().__init__(path, pool=pool)
-        with self._lock:
-            if not has_priors(self._db):
-                raise InputError(
-                    f"{self.path} has no alias priors (built before them): rebuild it with "
-                    "`i2cr kg build`"
-                )
-            most = self._rows("SELECT value FROM meta WHERE key = 'max_popularity'", [])
-        self.popularity_scale = math.log1p(int(most[0][0])) if most else 0.0
+        """Check and keep the sources (dense only with an index) and the popularity scale."""
         unknown = sorted(set(sources) - set(SOURCES))
         if unknown:
             raise InputError(f"unknown candidate sources {unknown}; known: {list(SOURCES)}")
         self.sources = tuple(s for s in sources if s != "dense" or dense is not None)
         self.dense = dense
+        self.popularity_scale = math.log1p(max_popularity)
+
+    @abstractmethod
+    def _alias_rows(self, query: str) -> list[AliasRow]:
+        """Prior rows of the normalised query and of every label its trigram pool finds."""
 
     def ranked_ids(self, source: Source, mention: str, context: str, n: int) -> list[int]:
         """Row ids of one source's n best entities for the mention, best first."""
@@ -88,33 +141,7 @@ class HybridKG(SqliteKG):
         query = normalize(mention)
         if not query:
             return []
-        pool = self._label_pool(query)
-        texts = {query}
-        if len(pool):
-            rows = self._rows("SELECT text FROM labels WHERE id IN ({})", pool.tolist())
-            texts.update(text for (text,) in rows)
-        pairs = self._rows(
-            "SELECT a.alias, a.entity, a.prior / max(a.prior) OVER (PARTITION BY a.alias), "
-            "coalesce(p.count, 0) FROM alias_priors a "
-            "LEFT JOIN popularity p ON p.entity = a.entity WHERE a.alias IN ({})",
-            sorted(texts),
-        )
-        if not pairs:
-            return []
-        aliases = sorted({alias for alias, *_ in pairs})
-        weighted = process.cdist([query], aliases, scorer=fuzz.WRatio, dtype=np.float32)[0]
-        plain = process.cdist([query], aliases, scorer=fuzz.ratio, dtype=np.float32)[0]
-        similarity = {
-            a: (float(w) / 100, float(p)) for a, w, p in zip(aliases, weighted, plain, strict=True)
-        }
-        best: dict[int, tuple[float, float]] = {}
-        for alias, entity, prior, popularity in pairs:
-            weighted_similarity, plain_similarity = similarity[alias]
-            score = weighted_similarity + PRIOR_WEIGHT * prior
-            if self.popularity_scale:
-                score += POPULARITY_WEIGHT * math.log1p(popularity) / self.popularity_scale
-            best[entity] = max(best.get(entity, (-1.0, 0.0)), (score, plain_similarity))
-        return sorted(best, key=lambda entity: (-best[entity][0], -best[entity][1], entity))[:n]
+        return rank_aliases(query, self._alias_rows(query), self.popularity_scale, n)
 
     def search_ids(self, mention: str, k: int, context: str = "") -> list[int]:
         """Row ids of the k best entities: each source's DEPTH best, fused."""
@@ -135,16 +162,59 @@ class HybridKG(SqliteKG):
         ]
 
 
+class HybridKG(HybridSearch, SqliteKG):
+    """An SQLite KG store searched by fuzzy names, alias priors and (if built) dense vectors."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        dense: DenseIndex | None = None,
+        sources: Sequence[Source] = DEFAULT_SOURCES,
+        pool: int = 100,
+    ) -> None:
+        """Open the store; it needs the alias prior table `i2cr kg build` writes."""
+        super().__init__(path, pool=pool)
+        with self._lock:
+            if not has_priors(self._db):
+                raise missing_priors(str(self.path))
+        most = self._rows("SELECT value FROM meta WHERE key = 'max_popularity'", [])
+        self._use_sources(sources, dense, int(most[0][0]) if most else 0)
+
+    def _alias_rows(self, query: str) -> list[AliasRow]:
+        """Prior rows of the normalised query and of every label its trigram pool finds."""
+        pool = self._label_pool(query)
+        texts = {query}
+        if len(pool):
+            rows = self._rows("SELECT text FROM labels WHERE id IN ({})", pool.tolist())
+            texts.update(text for (text,) in rows)
+        return self._rows(ALIAS_ROWS_SQL, sorted(texts))
+
+
 @lru_cache(maxsize=4)
-def open_hybrid(path: str, embedder: str, precision: Precision = "auto") -> HybridKG:
-    """Open a store for hybrid search (once per process), with its dense index if built."""
-    file = Path(path)
+def open_hybrid(location: str, embedder: str, precision: Precision = "auto") -> HybridSearch:
+    """Open a store for hybrid search (once per process), with its dense index if built.
+
+    A PostgreSQL URL opens that store, which fuses alias and fuzzy only (a warning says so).
+    """
+    if is_postgres_url(location):
+        postgres = postgres_store_module()
+        store = postgres.PostgresHybridKG(location)
+        logger.warning(
+            "kg_retrieval=hybrid on the PostgreSQL KG store %s fuses the alias and fuzzy sources "
+            "only: a dense index (`i2cr kg embed`) is built beside an SQLite store",
+            postgres.shown_url(location),
+        )
+        return store
+    file = Path(location)
     if not (file.is_file() and is_sqlite_file(file)):
         raise InputError(
-            f"kg_retrieval=hybrid needs an SQLite KG store built by `i2cr kg build`: {path} is "
-            "not one (set kg_retrieval=fuzzy for other knowledge graphs)"
+            f"kg_retrieval=hybrid needs an SQLite KG store built by `i2cr kg build` or a "
+            f"postgresql:// URL of one: {location} is neither (set kg_retrieval=fuzzy for other "
+            "knowledge graphs)"
         )
     dense = (
-        DenseIndex(path, embedder, precision) if DenseFiles.beside(path).meta.is_file() else None
+        DenseIndex(location, embedder, precision)
+        if DenseFiles.beside(location).meta.is_file()
+        else None
     )
-    return HybridKG(path, dense)
+    return HybridKG(location, dense)

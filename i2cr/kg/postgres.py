@@ -2,11 +2,14 @@
 
 The tables live in the schema `i2cr_kg` of the database the URL names: entities, labels (with a
 GIN pg_trgm index), grams (the SQLite store's posting list of label ids per padded trigram),
-meta and enrichments. A query reads the posting lists of the mention's trigrams, keeps the
-SQLite store's pool of labels (`i2cr.kg.store`) and ranks it with the shared rapidfuzz ranking
-(`i2cr.kg.matching`): both stores give the same top-k, and the server only looks up rows.
-`candidates="pg_trgm"` takes the labels from the pg_trgm index instead (slower: the README has
-the measurements). Threads share one connection pool.
+meta and enrichments, and the alias priors of `i2cr.kg.priors` (popularity, mention_counts,
+alias_priors) when the build is given them. A query reads the posting lists of the mention's
+trigrams, keeps the SQLite store's pool of labels (`i2cr.kg.store`) and ranks it with the shared
+rapidfuzz ranking (`i2cr.kg.matching`): both stores give the same top-k, and the server only
+looks up rows. `candidates="pg_trgm"` takes the labels from the pg_trgm index instead (slower:
+the README has the measurements). Threads share one connection pool. `PostgresHybridKG` is the
+hybrid search of `i2cr.kg.hybrid` on this store: alias and fuzzy, ranked as on the SQLite store
+(no dense index).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import json
 import tempfile
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -26,7 +29,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from i2cr.errors import InputError
 from i2cr.kg.entities import Entity
+from i2cr.kg.hybrid import DEFAULT_SOURCES, AliasRow, HybridSearch, Source, missing_priors
 from i2cr.kg.matching import normalize, trigrams
+from i2cr.kg.priors import SMOOTHING, PriorTables
 from i2cr.kg.store import (
     FORMAT_VERSION,
     PREPOOL_FACTOR,
@@ -68,6 +73,44 @@ ALTER TABLE {PARTIAL_SCHEMA}.labels ADD PRIMARY KEY (id);
 ALTER TABLE {PARTIAL_SCHEMA}.grams ADD PRIMARY KEY (gram);
 CREATE INDEX labels_text_trgm ON {PARTIAL_SCHEMA}.labels USING gin (text gin_trgm_ops);
 """
+STORE_TABLES = ("entities", "labels", "grams")
+PRIOR_TABLES = ("popularity", "mention_counts", "alias_priors")
+# The alias prior tables of `i2cr.kg.priors`, with the prior computed as the SQLite store does:
+# the sums are of whole numbers (exact in any order), so both stores hold the same doubles.
+PRIORS_SCHEMA = f"""
+CREATE TABLE {PARTIAL_SCHEMA}.popularity (entity integer NOT NULL, count bigint NOT NULL);
+CREATE TABLE {PARTIAL_SCHEMA}.mention_counts (
+    alias text NOT NULL, qid text NOT NULL, count bigint NOT NULL
+);
+CREATE TABLE {PARTIAL_SCHEMA}.alias_priors (
+    alias text NOT NULL, entity integer NOT NULL, prior double precision NOT NULL,
+    mentions bigint NOT NULL
+);
+"""
+PRIORS_SQL = f"""
+INSERT INTO {PARTIAL_SCHEMA}.alias_priors
+SELECT alias, entity,
+    (mentions + %(smoothing)s * weight / sum(weight) OVER by_alias)
+        / (sum(mentions) OVER by_alias + %(smoothing)s),
+    mentions
+FROM (
+    SELECT pairs.*, coalesce(p.count, 0) + 1.0::float8 AS weight
+    FROM (
+        SELECT alias, entity, sum(mentions)::bigint AS mentions FROM (
+            SELECT text AS alias, entity, 0::bigint AS mentions FROM {PARTIAL_SCHEMA}.labels
+            UNION ALL
+            SELECT m.alias, e.id, m.count FROM {PARTIAL_SCHEMA}.mention_counts m
+            JOIN {PARTIAL_SCHEMA}.entities e ON e.qid = m.qid
+        ) named GROUP BY alias, entity
+    ) pairs LEFT JOIN {PARTIAL_SCHEMA}.popularity p USING (entity)
+) weighted
+WINDOW by_alias AS (PARTITION BY alias)
+"""
+PRIOR_INDEXES = f"""
+ALTER TABLE {PARTIAL_SCHEMA}.popularity ADD PRIMARY KEY (entity);
+ALTER TABLE {PARTIAL_SCHEMA}.mention_counts ADD PRIMARY KEY (alias, qid);
+ALTER TABLE {PARTIAL_SCHEMA}.alias_priors ADD PRIMARY KEY (alias, entity);
+"""
 # LLM-written texts per entity (see i2cr.kg.enrich); a rebuild moves them into the new store.
 ENRICHMENTS = """
 CREATE TABLE IF NOT EXISTS {schema}.enrichments (
@@ -78,6 +121,12 @@ CREATE TABLE IF NOT EXISTS {schema}.enrichments (
 
 POSTINGS_QUERY = f"SELECT gram, postings FROM {SCHEMA}.grams WHERE gram = ANY(%s)"
 LABELS_QUERY = f"SELECT id, entity, text FROM {SCHEMA}.labels WHERE id = ANY(%s) ORDER BY id"
+ALIAS_ROWS_QUERY = f"""
+SELECT a.alias, a.entity, a.prior / max(a.prior) OVER (PARTITION BY a.alias),
+    coalesce(p.count, 0)
+FROM {SCHEMA}.alias_priors a LEFT JOIN {SCHEMA}.popularity p ON p.entity = a.entity
+WHERE a.alias = ANY(%s)
+"""
 # `%%` is the `%` operator: psycopg reads a single `%` as a placeholder.
 TRIGRAM_INDEX_QUERY = f"""
 SELECT id, text FROM {SCHEMA}.labels WHERE text %% %(q)s OR text %%> %(q)s
@@ -140,13 +189,17 @@ def ensure_trigram_extension(conn: psycopg.Connection, url: str) -> None:
 
 
 def build_postgres_store(
-    entities: Iterable[tuple[str, Entity]], url: str, source: str = ""
+    entities: Iterable[tuple[str, Entity]],
+    url: str,
+    source: str = "",
+    priors: PriorTables | None = None,
 ) -> BuildSummary:
     """Load the entities into the database at `url` with COPY and index their labels.
 
     `entities` yields (where, entity) with `where` naming the input row for errors. The store is
     built in a schema of its own and swapped in by one transaction at the end, so a failed build
-    leaves the old store as it was; enrichments of the old store are kept.
+    leaves the old store as it was; enrichments of the old store are kept. `priors` (watching
+    `entities`) adds the alias prior tables, as `build_store(..., finish=priors.write)` does.
     """
     with connect(url) as conn:
         ensure_trigram_extension(conn, url)
@@ -178,13 +231,15 @@ def build_postgres_store(
             "entities": str(entity_count).encode(),
             "label_sizes": index.label_sizes.tobytes(),
         }
+        if priors is not None:
+            _write_priors(conn, priors)
+            meta["max_popularity"] = str(priors.max_popularity()).encode()
         with conn.cursor() as cursor:
             cursor.executemany(f"INSERT INTO {PARTIAL_SCHEMA}.meta VALUES (%s, %s)", meta.items())
         _swap_in(conn)
+    tables = [*STORE_TABLES, *(PRIOR_TABLES if priors is not None else ())]
     with connect(url, autocommit=True) as conn:
-        conn.execute(f"ANALYZE {SCHEMA}.entities")
-        conn.execute(f"ANALYZE {SCHEMA}.labels")
-        conn.execute(f"ANALYZE {SCHEMA}.grams")
+        conn.execute("ANALYZE " + ", ".join(f"{SCHEMA}.{table}" for table in tables))
         size = conn.execute(
             "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -228,6 +283,22 @@ def _copy_entities(
                     index.add(len(index.label_sizes), text)
             entity_count += 1
     return entity_count
+
+
+def _write_priors(conn: psycopg.Connection, priors: PriorTables) -> None:
+    """COPY popularity and the training mention counts, then compute every alias prior."""
+    conn.execute(PRIORS_SCHEMA)
+    with conn.cursor() as cursor:
+        with cursor.copy(f"COPY {PARTIAL_SCHEMA}.popularity (entity, count) FROM STDIN") as copy:
+            for popularity in priors.popularity_rows():
+                copy.write_row(popularity)
+        with cursor.copy(
+            f"COPY {PARTIAL_SCHEMA}.mention_counts (alias, qid, count) FROM STDIN"
+        ) as copy:
+            for mentions in priors.mention_rows():
+                copy.write_row(mentions)
+    conn.execute(PRIORS_SQL, {"smoothing": SMOOTHING})
+    conn.execute(PRIOR_INDEXES)
 
 
 class PostingLists:
@@ -345,19 +416,31 @@ class PostgresKG(EntityStore):
             ) from err
 
     def search_entities(self, mention: str, k: int) -> list[tuple[Entity, str]]:
-        """Return the k best entities, each with the description to show for it."""
+        """Return the k best entities, each with the description to show for it (one connection)."""
         query = normalize(mention)
+        with self._connection() as conn:
+            rows = self._label_rows(conn, query)
+            return self._entity_rows(conn, best_entity_ids(query, rows, k)) if rows else []
+
+    def _fuzzy_ids(self, query: str, k: int) -> list[int]:
+        """Row ids of the k entities whose labels match the normalised query best."""
+        with self._connection() as conn:
+            return best_entity_ids(query, self._label_rows(conn, query), k)
+
+    def _entities(self, ids: list[int]) -> list[tuple[Entity, str]]:
+        """The entities of the row ids, in their order, each with the description to show."""
+        with self._connection() as conn:
+            return self._entity_rows(conn, ids)
+
+    def _label_rows(self, conn: psycopg.Connection, query: str) -> list[tuple[int, int, str]]:
+        """(id, entity, text) of the labels in the normalised query's pool."""
         if not query:
             return []
-        with self._connection() as conn:
-            if self.candidates == "pg_trgm":
-                pool = self._trigram_index_pool(conn, query)
-            else:
-                pool = self._postings_pool(conn, query)
-            if not len(pool):
-                return []
-            rows = conn.execute(LABELS_QUERY, (pool.tolist(),)).fetchall()
-            return self._entities(conn, best_entity_ids(query, rows, k))
+        if self.candidates == "pg_trgm":
+            pool = self._trigram_index_pool(conn, query)
+        else:
+            pool = self._postings_pool(conn, query)
+        return conn.execute(LABELS_QUERY, (pool.tolist(),)).fetchall() if len(pool) else []
 
     def _postings_pool(self, conn: psycopg.Connection, query: str) -> np.ndarray:
         """The SQLite store's pool (`pool_labels`), on posting lists read from here."""
@@ -395,7 +478,7 @@ class PostgresKG(EntityStore):
         labels = np.array([rows[i][0] for i in found], dtype=np.uint32)
         return labels[best_labels(labels, shared[found], len(grams), self.label_sizes, self.pool)]
 
-    def _entities(self, conn: psycopg.Connection, ids: list[int]) -> list[tuple[Entity, str]]:
+    def _entity_rows(self, conn: psycopg.Connection, ids: list[int]) -> list[tuple[Entity, str]]:
         rows = conn.execute(ENTITY_QUERY, (ids,)).fetchall()
         by_id = {row[0]: entity_with_description(row) for row in rows}
         return [by_id[i] for i in ids]
@@ -420,6 +503,40 @@ class PostgresKG(EntityStore):
     def close(self) -> None:
         """Close the connection pool."""
         self._connections.close()
+
+
+class PostgresHybridKG(HybridSearch, PostgresKG):
+    """The PostgreSQL store searched by alias priors and fuzzy names, as `HybridKG` searches.
+
+    No dense source: a dense index is files beside an SQLite store. A "dense" source is dropped.
+    """
+
+    def __init__(
+        self, url: str, sources: Sequence[Source] = DEFAULT_SOURCES, pool: int = 100
+    ) -> None:
+        """Open the store; it needs the alias priors `i2cr kg build` writes."""
+        super().__init__(url, pool=pool)
+        try:
+            self._use_sources(sources, None, self._max_popularity())
+        except InputError:
+            self.close()
+            raise
+
+    def _max_popularity(self) -> int:
+        """The meta value written with the alias priors; an error for a store without them."""
+        with self._connection() as conn:
+            row = conn.execute(
+                f"SELECT value FROM {SCHEMA}.meta WHERE key = 'max_popularity'"
+            ).fetchone()
+        if row is None:
+            raise missing_priors(shown_url(self.url))
+        return int(bytes(row[0]))
+
+    def _alias_rows(self, query: str) -> list[AliasRow]:
+        """Prior rows of the normalised query and of every label its trigram pool finds."""
+        with self._connection() as conn:
+            texts = {query, *(text for _, _, text in self._label_rows(conn, query))}
+            return conn.execute(ALIAS_ROWS_QUERY, (sorted(texts),)).fetchall()
 
 
 def _use_the_index(conn: psycopg.Connection) -> None:

@@ -4,7 +4,8 @@ Every normalised name and alias of an entity, and every training mention of it, 
 it. Its prior is p(entity | alias) = (mentions(alias, entity) + SMOOTHING * share) /
 (mentions(alias) + SMOOTHING), where `share` splits the alias among the entities it names by
 popularity + 1 (so with no training mentions and no popularity the entities share it evenly).
-The tables are written into the store while it is built (`build_store(..., finish=...)`).
+The tables are written into the store while it is built (`build_store(..., finish=...)`; the
+PostgreSQL store's `build_postgres_store(..., priors=...)` writes the same rows and priors).
 """
 
 from __future__ import annotations
@@ -77,21 +78,27 @@ class PriorTables:
             self.popularity.append(min(entity.popularity, MAX_POPULARITY))
             yield where, entity
 
+    def popularity_rows(self) -> Iterator[tuple[int, int]]:
+        """(entity row id, popularity) of every entity with a popularity above 0."""
+        return ((row, count) for row, count in enumerate(self.popularity) if count)
+
+    def mention_rows(self) -> Iterator[tuple[str, str, int]]:
+        """(normalised mention, gold qid, count) of the training mentions."""
+        return ((alias, qid, count) for (alias, qid), count in self.mentions.items())
+
+    def max_popularity(self) -> int:
+        """The most popular entity's popularity (0 for none)."""
+        return max(self.popularity, default=0)
+
     def write(self, db: sqlite3.Connection) -> None:
         """Write popularity, the training mention counts and every alias prior into `db`."""
         db.executescript(PRIORS_SCHEMA)
-        db.executemany(
-            "INSERT INTO popularity VALUES (?, ?)",
-            ((row, count) for row, count in enumerate(self.popularity) if count),
-        )
-        db.executemany(
-            "INSERT INTO mention_counts VALUES (?, ?, ?)",
-            ((alias, qid, count) for (alias, qid), count in self.mentions.items()),
-        )
+        db.executemany("INSERT INTO popularity VALUES (?, ?)", self.popularity_rows())
+        db.executemany("INSERT INTO mention_counts VALUES (?, ?, ?)", self.mention_rows())
         for statement in PRIORS_SQL.split(";"):
             if statement.strip():
                 db.execute(statement, {"smoothing": SMOOTHING})
-        most = max(self.popularity, default=0)
+        most = self.max_popularity()
         db.execute("INSERT INTO meta VALUES ('max_popularity', ?)", (str(most),))
 
 

@@ -270,7 +270,11 @@ def _flush(
 
 
 class EntityStore(ABC):
-    """A built KG store: its entity count and the search that the retrieve node calls."""
+    """A built KG store: its entity count and the search that the retrieve node calls.
+
+    A store ranks entity row ids by their names (`_fuzzy_ids`) and reads entities by row id
+    (`_entities`); the search, and hybrid search (`i2cr.kg.hybrid`), are made of these.
+    """
 
     entity_count: int
 
@@ -285,9 +289,18 @@ class EntityStore(ABC):
             for entity, description in self.search_entities(mention, k)
         ]
 
-    @abstractmethod
     def search_entities(self, mention: str, k: int) -> list[tuple[Entity, str]]:
         """Return the k best entities, each with the description to show for it."""
+        chosen = self._fuzzy_ids(normalize(mention), k)
+        return self._entities(chosen) if chosen else []
+
+    @abstractmethod
+    def _fuzzy_ids(self, query: str, k: int) -> list[int]:
+        """Row ids of the k entities whose labels match the normalised query best."""
+
+    @abstractmethod
+    def _entities(self, ids: list[int]) -> list[tuple[Entity, str]]:
+        """The entities of the row ids, in their order, each with the description to show."""
 
 
 class SqliteKG(EntityStore):
@@ -323,11 +336,6 @@ class SqliteKG(EntityStore):
         self.common_df = max(1000, int(common_share * len(self.label_sizes)))
         self._frequent: dict[str, np.ndarray] = {}
 
-    def search_entities(self, mention: str, k: int) -> list[tuple[Entity, str]]:
-        """Return the k best entities, each with the description to show for it."""
-        chosen = self._fuzzy_ids(normalize(mention), k)
-        return self._entities(chosen) if chosen else []
-
     def _fuzzy_ids(self, query: str, k: int) -> list[int]:
         """Row ids of the k entities whose labels match the normalised query best."""
         pool = self._label_pool(query)
@@ -355,6 +363,7 @@ class SqliteKG(EntityStore):
         )
 
     def _entities(self, ids: list[int]) -> list[tuple[Entity, str]]:
+        """The entities of the row ids, in their order, each with the description to show."""
         rows = self._rows(
             "SELECT e.id, e.qid, name, aliases, description, image, s.source_hash, s.text, b.text "
             "FROM entities e "
