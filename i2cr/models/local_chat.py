@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -194,7 +195,10 @@ def load_causal_lm(
 
         # Merged into the weights, the adapter's layers cost nothing per token (float32
         # logits move by ~1e-5; reading a prompt is ~10% faster on a CPU).
-        model = PeftModel.from_pretrained(model, resolve_adapter(adapter)).merge_and_unload()
+        with warnings.catch_warnings():  # peft reads an attribute transformers deprecated
+            warnings.filterwarnings("ignore", "`is_gradient_checkpointing`", FutureWarning)
+            peft_model = PeftModel.from_pretrained(model, resolve_adapter(adapter))
+        model = peft_model.merge_and_unload()
     if model.device.type == "cpu" and model.dtype == torch.float32:
         store_weights_column_major(model)  # greedy steps and drafts check ~2x faster
     model.eval()
