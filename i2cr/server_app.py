@@ -29,7 +29,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-RUN_CREATION = re.compile(r"^(?:/threads/[^/]+)?/runs(?P<kind>/wait|/stream|/batch)?/?$")
+RUN_CREATION = re.compile(r"^(?:/threads/[^/]+)?/runs(?P<kind>/wait|/stream|/batch|/crons)?/?$")
 SETTINGS = frozenset(f.name for f in fields(Context))
 
 
