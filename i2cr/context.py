@@ -145,8 +145,8 @@ class Context:
         default="auto",
         metadata={
             "description": "Floating-point precision of the local models (selector, embedder, "
-            "CLIP, DIM's features): 'auto' is bfloat16 on CUDA and on CPUs with AMX or "
-            "AVX-512 BF16 instructions, float32 elsewhere; 'bfloat16' or 'float32' force one."
+            "CLIP, DIM's features): 'auto' is bfloat16 on CUDA and on CPUs with AMX, float32 "
+            "elsewhere; 'bfloat16' or 'float32' force one."
         },
     )
     clip_model: str = field(
