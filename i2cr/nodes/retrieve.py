@@ -29,7 +29,8 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     context = settings(runtime)
     checked = check_input(state, context, served=is_served(runtime))
     candidates = checked.candidates
-    if not candidates:
+    retrieved = not candidates
+    if retrieved:
         if not context.kg:
             raise InputError(
                 "no candidates given and no knowledge graph configured: pass 'candidates' or "
@@ -52,7 +53,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         candidates=candidates,
         clues=checked.clues,
         image=str(checked.image) if isinstance(checked.image, str | Path) else None,
-        retrieved=not checked.candidates,
+        retrieved=retrieved,
     )
     problem = image_problem(checked.image, ImageLimits.from_context(context))
     warnings = checked.warnings
@@ -64,7 +65,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "clues": checked.clues,
         "image": checked.image,
         "candidates": candidates,
-        "retrieved": not checked.candidates,
+        "retrieved": retrieved,
         "image_ok": problem is None,
         "warnings": warnings,
         "started_at": started_at,
