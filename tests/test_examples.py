@@ -31,3 +31,11 @@ def test_example_dataset_loads_in_the_release_format_with_its_gold():
         ("rendell-3", "Q5293988"),
     ]
     assert all(s.candidates and s.clues for s in samples)
+
+
+def test_example_knowledge_graph_gives_candidates_for_a_mention(scripted, scores):
+    _, context = scripted("<|ANSWER|>: Ed Rendell", kg=str(EXAMPLES / "entities.jsonl"))
+    scores(icr={"Ed": 0.9}, iav={"Ed": 0.9})
+    out = graph.invoke({"mention": "Ed Rendell", "context": "Governor"}, context=context)
+    assert out["result"]["qid"] == "Q1282411"
+    assert {c["name"] for c in out["result"]["top_k"]} >= {"Ed Rendell", "Ruth Rendell"}
