@@ -308,7 +308,7 @@ def test_a_hostile_corpus_is_recorded_row_by_row_within_bounds(tmp_path, listene
     )
 
     huge = by_id["megabyte_context"]
-    assert "context cut from 1000021 to 2000 characters" in huge["warnings"]
+    assert "context cut from 1000021 to 2000 characters (max_context_chars)" in huge["warnings"]
     linked_seconds = [r["seconds"] for r in records[1:] if "error" not in r]
     assert huge["seconds"] <= 3 * statistics.median(linked_seconds) + 0.5
     assert max(map(int, prompt_log.read_text().split())) < 10_000

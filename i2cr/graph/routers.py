@@ -1,32 +1,14 @@
-"""Conditional edges: the ICR re-selection loop and the IAV -> VIF rounds.
-
-Every route to more work (a selector call, a check, a clue tool) first checks the run's time
-budget; finalizing is never refused, so a run that has its answer keeps it.
-"""
+"""Conditional edges: the ICR re-selection loop and the IAV -> VIF rounds (routing only)."""
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import Literal
 
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
-from i2cr.nodes.common import (
-    check_time_budget,
-    current_attempt,
-    remaining_clue_tools,
-    settings,
-)
+from i2cr.nodes.common import current_attempt, remaining_clue_tools, settings
 from i2cr.state import State
-
-Route = TypeVar("Route", bound=str)
-
-
-def _within_budget(route: Route, state: State, context: Context) -> Route:
-    """The route, once the time budget allows another step (see `check_time_budget`)."""
-    if route != "finalize":
-        check_time_budget(state, context)
-    return route
 
 
 def _after_check(state: State, context: Context) -> Literal["vif", "finalize"]:
@@ -45,7 +27,7 @@ def after_select(state: State, runtime: Runtime[Context]) -> Literal["icr", "iav
             route = "icr"
         elif context.use_iav:
             route = "iav"
-    return _within_budget(route, state, context)
+    return route
 
 
 def after_icr(
@@ -63,7 +45,7 @@ def after_icr(
         route = "iav"
     else:
         route = "finalize" if decision == "icr_pass" else _after_check(state, context)
-    return _within_budget(route, state, context)
+    return route
 
 
 def after_iav(state: State, runtime: Runtime[Context]) -> Literal["vif", "finalize"]:
@@ -71,10 +53,9 @@ def after_iav(state: State, runtime: Runtime[Context]) -> Literal["vif", "finali
     context = settings(runtime)
     if current_attempt(state)["decision"] != "iav_fail":
         return "finalize"
-    return _within_budget(_after_check(state, context), state, context)
+    return _after_check(state, context)
 
 
 def after_vif(state: State, runtime: Runtime[Context]) -> Literal["select", "finalize"]:
     """A clue was produced: a new round of TES; every tool spent: finalize."""
-    route: Literal["select", "finalize"] = "select" if state.clue_tool else "finalize"
-    return _within_budget(route, state, settings(runtime))
+    return "select" if state.clue_tool else "finalize"

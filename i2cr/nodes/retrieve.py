@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,6 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
     The mention, context, clues and image the later nodes read are the checked ones.
     """
-    started_at = time.time()
     context = settings(runtime)
     checked = check_input(state, context, served=is_served(runtime))
     candidates = checked.candidates
@@ -68,5 +66,4 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "retrieved": retrieved,
         "image_ok": problem is None,
         "warnings": warnings,
-        "started_at": started_at,
     }
