@@ -53,6 +53,8 @@ OPERATOR_SETTINGS = frozenset(
         "max_candidates",
         "max_prompt_chars",
         "max_seconds_per_mention",
+        "client_commands",
+        "client_state_writes",
     }
 )
 
@@ -402,6 +404,25 @@ class Context:
         },
     )
 
+    client_commands: bool = field(
+        default=False,
+        metadata={
+            "description": "Operator setting of a LangGraph server: whether its clients may "
+            "send run commands (`command`: update, goto, resume). Off: such a run is refused "
+            "with HTTP 403 naming I2CR_CLIENT_COMMANDS. On, every node still checks the state "
+            "it is given against the input limits."
+        },
+    )
+    client_state_writes: bool = field(
+        default=False,
+        metadata={
+            "description": "Operator setting of a LangGraph server: whether its clients may "
+            "write thread state (POST /threads/{id}/state, threads created with supersteps). "
+            "Off: refused with HTTP 403 naming I2CR_CLIENT_STATE_WRITES. On, every node still "
+            "checks the state it is given against the input limits."
+        },
+    )
+
     def __post_init__(self) -> None:
         """Apply `I2CR_*` overrides to fields at their default, convert, then check ranges.
 
@@ -439,6 +460,12 @@ class Context:
         ):
             if getattr(self, name) < 1:
                 raise SettingError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("k", "top_k", "ranker_keep"):
+            if getattr(self, name) > self.max_candidates:
+                raise SettingError(
+                    f"{name} must be at most max_candidates ({self.max_candidates}), "
+                    f"got {getattr(self, name)}"
+                )
         if self.max_reselect < 0:
             raise SettingError(f"max_reselect must be >= 0, got {self.max_reselect}")
         if not self.selector_timeout_s > 0:
