@@ -63,9 +63,7 @@ def test_state_written_as_retrieve_is_checked_before_the_next_node(
     assert model.prompts == []
 
 
-def test_an_image_written_into_the_state_must_lie_in_the_image_root(
-    scripted, mention, tmp_path
-):
+def test_an_image_written_into_the_state_must_lie_in_the_image_root(scripted, mention, tmp_path):
     model, context = scripted("<|ANSWER|>: Ed Rendell", image_root=str(tmp_path))
     linker = with_memory()
     config: dict[str, Any] = {"configurable": {"thread_id": "image"}}
