@@ -302,7 +302,8 @@ def test_a_hostile_corpus_is_recorded_row_by_row_within_bounds(tmp_path, listene
 
     injection = by_id["prompt_injection"]
     assert injection["result"]["entity"] in NAMES
-    assert any(INJECTED in attempt["raw_answer"] for attempt in injection["attempts"])
+    assert not any(INJECTED in attempt["raw_answer"] for attempt in injection["attempts"])
+    assert any("instruction-like text left out" in w for w in injection["warnings"])
     assert "control characters removed from mention" in " ".join(
         by_id["control_characters"]["warnings"]
     )
