@@ -1,12 +1,12 @@
-"""Does quoting data as data (`i2cr.selection.as_data`) change any benchmark prompt?
+"""Whether quoting data as data (`i2cr.selection.as_data`) changes any benchmark prompt.
 
 For every sample of the given datasets, the selector prompt is built for the text-only round
 and for one round per carried clue, with every candidate excluded in turn, once as the graph
 builds it and once with `as_data` switched off. A greedy selector answers an identical prompt
 identically, so prompts that do not change are answers that do not change.
 
-    python benchmarks/prompt_quoting.py ../shared/data/wikimel/wikimel_dev.json \
-        ../shared/data/wikimel/wikimel_train.json ../shared/data/wikidiverse/wikidiverse_dev_fulldesc.json
+    python benchmarks/prompt_quoting.py ../shared/data/wikimel/wikimel_{dev,train}.json \
+        ../shared/data/wikidiverse/wikidiverse_dev_{fulldesc,summarydesc}.json
 """
 
 from __future__ import annotations
