@@ -19,6 +19,8 @@ from i2cr.selection import FUZZY_MARGIN, FUZZY_MIN_SCORE
 CLUE_TOOLS = ("ocr", "caption", "dense_caption", "tags")
 
 ENV_PREFIX = "I2CR_"
+# The most candidates a count setting (k, top_k, ranker_keep) may name.
+MAX_CANDIDATE_COUNT = 1000
 RankerKind = Literal["none", "embedder", "dim"]
 
 # What touches the server's disk, network, models or shared limits: set by whoever starts the
@@ -461,10 +463,9 @@ class Context:
             if getattr(self, name) < 1:
                 raise SettingError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("k", "top_k", "ranker_keep"):
-            if getattr(self, name) > self.max_candidates:
+            if getattr(self, name) > MAX_CANDIDATE_COUNT:
                 raise SettingError(
-                    f"{name} must be at most max_candidates ({self.max_candidates}), "
-                    f"got {getattr(self, name)}"
+                    f"{name} must be at most {MAX_CANDIDATE_COUNT}, got {getattr(self, name)}"
                 )
         if self.max_reselect < 0:
             raise SettingError(f"max_reselect must be >= 0, got {self.max_reselect}")

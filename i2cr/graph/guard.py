@@ -4,7 +4,7 @@ A LangGraph client can start a node other than `retrieve` (a run `command` with 
 write the state a run starts from (a thread state update), so the limits `retrieve` applies
 are checked again before every node, on whatever state it was given: a value past them is an
 InputError naming the limit, not a slow or huge run. The budget's clock is the run's own
-(`i2cr.run_clock`), not a field of the state.
+(`i2cr.runs`), not a field of the state.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ from langgraph.runtime import Runtime
 from i2cr.context import CLUE_TOOLS, Context
 from i2cr.errors import InputError, TimeBudgetError
 from i2cr.inputs import check_input
-from i2cr.nodes.common import settings
-from i2cr.run_clock import run_finished, run_started
+from i2cr.runs import run_finished, this_run
 from i2cr.serving import is_served
 from i2cr.state import State
 
@@ -43,8 +42,8 @@ def guarded(node: Node, *, entry: bool = False, final: bool = False) -> Node:
 
     @wraps(node)
     def run(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-        context = settings(runtime)
-        started = run_started(runtime)
+        run = this_run(runtime)
+        context, started = run.settings, run.started
         if not final:
             check_time_budget(state, context, started)
         if not entry:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
-from i2cr.serving import run_settings
+from i2cr.runs import this_run
 from i2cr.state import Attempt, Candidate, State
 
 
 def settings(runtime: Runtime[Context]) -> Context:
     """The run's context, or the defaults (with environment overrides) when none was given.
 
-    In a run a server's client started, operator settings it tried to change are refused.
+    Resolved once per run; in a run a server's client started, operator settings it tried to
+    change are refused.
     """
-    return run_settings(runtime)
+    return this_run(runtime).settings
 
 
 def current_attempt(state: State) -> Attempt:
