@@ -29,7 +29,8 @@ from i2cr.cli import main  # noqa: E402
 from i2cr.errors import InputError  # noqa: E402
 from i2cr.kg import SqliteKG, build_store, iter_entities, open_kg  # noqa: E402
 from i2cr.kg.enrich import enrich_store  # noqa: E402
-from i2cr.kg.hybrid import HybridKG, open_hybrid  # noqa: E402
+from i2cr.kg import open_hybrid  # noqa: E402
+from i2cr.kg.hybrid import HybridKG  # noqa: E402
 from i2cr.kg.postgres import PostgresHybridKG, PostgresKG, build_postgres_store  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -347,7 +348,7 @@ def test_the_cli_searches_a_url_by_hybrid_retrieval_without_a_dense_source(
 ):
     build_with_priors(tmp_path, url, [e for e in HYBRID_ENTITIES if e["qid"] != "Q801"])
     capsys.readouterr()
-    with caplog.at_level(logging.WARNING, logger="i2cr.kg.hybrid"):
+    with caplog.at_level(logging.WARNING, logger="i2cr.kg.opening"):
         assert main(["kg", "search", url, "Barak Obma", "-k", "3", "--retrieval", "hybrid"]) == 0
     assert capsys.readouterr().out.splitlines()[0].startswith(" 1. Barack Obama (Q76)")
     assert "fuses the alias and fuzzy sources only" in caplog.text

@@ -9,7 +9,8 @@ from langgraph.runtime import Runtime
 from i2cr.context import Context
 from i2cr.errors import TimeBudgetError
 from i2cr.serving import run_settings
-from i2cr.state import Attempt, Candidate, State
+from i2cr.state import Attempt, State
+from i2cr.texts import entity_text as entity_text  # re-exported for its other callers
 
 
 def settings(runtime: Runtime[Context]) -> Context:
@@ -36,11 +37,6 @@ def round_attempts(state: State) -> list[Attempt]:
 def first_open_candidate(state: State) -> int:
     """The first stage's best candidate not yet excluded (candidates are in its order)."""
     return next(i for i in range(len(state.candidates)) if i not in state.excluded)
-
-
-def entity_text(candidate: Candidate) -> str:
-    """C_e: the entity name and description."""
-    return f"{candidate['name'].replace('_', ' ')}. {candidate.get('desc', '')}".strip()
 
 
 def remaining_clue_tools(state: State, context: Context) -> list[str]:
