@@ -27,9 +27,8 @@ from test_kg_hybrid import TRAINING  # noqa: E402
 from i2cr import graph  # noqa: E402
 from i2cr.cli import main  # noqa: E402
 from i2cr.errors import InputError  # noqa: E402
-from i2cr.kg import SqliteKG, build_store, iter_entities, open_kg  # noqa: E402
+from i2cr.kg import SqliteKG, build_store, iter_entities, open_hybrid, open_kg  # noqa: E402
 from i2cr.kg.enrich import enrich_store  # noqa: E402
-from i2cr.kg import open_hybrid  # noqa: E402
 from i2cr.kg.hybrid import HybridKG  # noqa: E402
 from i2cr.kg.postgres import PostgresHybridKG, PostgresKG, build_postgres_store  # noqa: E402
 

@@ -87,7 +87,7 @@ def iter_entities(path: str | Path) -> Iterator[tuple[int, Entity]]:
     except UnicodeDecodeError as err:
         where = f" after line {number}" if number else ""
         bad = err.object[err.start]
-        raise InputError(f"{file}: not UTF-8 text{where} ({err.reason}: byte {bad:#04x})") from err
+        raise InputError(f"{file}: not UTF-8 text{where} (byte {bad:#04x}: {err.reason})") from err
 
 
 def read_entities(path: str | Path) -> list[Entity]:
