@@ -112,6 +112,20 @@ def test_postgres_and_sqlite_return_the_same_top_k(tmp_path, url):
     assert len(postgres) == len(rows)
 
 
+def test_a_build_that_spills_its_index_stores_the_sqlite_posting_lists(tmp_path, url, monkeypatch):
+    rows = ENTITIES + [{**r, "qid": f"S{r['qid']}"} for r in synthetic_entities(300)]
+    source = write_jsonl(tmp_path / "entities.jsonl", rows)
+    build_store(entity_rows(source), tmp_path / "kg.sqlite")
+    monkeypatch.setattr("i2cr.kg.trigram_index.SPILL_PAIRS", 100)
+    build_postgres_store(entity_rows(source), url)
+    with sqlite3.connect(tmp_path / "kg.sqlite") as db:
+        in_memory = dict(db.execute("SELECT gram, postings FROM grams"))
+    with psycopg.connect(url) as conn:
+        spilled = {g: bytes(p) for g, p in conn.execute("SELECT gram, postings FROM i2cr_kg.grams")}
+    assert spilled == in_memory
+    assert store(url).search("Barak Obma", 1)[0]["qid"] == "Q76"
+
+
 @pytest.mark.skipif(not (DATA / "wikimel").is_dir(), reason="../shared/data is absent")
 def test_on_the_wikimel_dev_kg_the_stores_agree_on_the_top_10(tmp_path, url):
     from i2cr.datasets import load_dataset

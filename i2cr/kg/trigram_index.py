@@ -83,6 +83,7 @@ class TrigramIndex:
         if self._runs is None:
             # A private temporary database on disk, removed when closed.
             self._runs = sqlite3.connect("")
+            self._runs.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")
             self._runs.execute(
                 "CREATE TABLE runs (gram INTEGER, run INTEGER, postings BLOB NOT NULL, "
                 "PRIMARY KEY (gram, run)) WITHOUT ROWID"
