@@ -6,7 +6,7 @@ from langgraph.runtime import Runtime
 
 from i2cr.context import Context
 from i2cr.runs import this_run
-from i2cr.state import Attempt, Candidate, State
+from i2cr.state import Attempt, State
 
 
 def settings(runtime: Runtime[Context]) -> Context:
@@ -34,11 +34,6 @@ def round_attempts(state: State) -> list[Attempt]:
 def first_open_candidate(state: State) -> int:
     """The first stage's best candidate not yet excluded (candidates are in its order)."""
     return next(i for i in range(len(state.candidates)) if i not in state.excluded)
-
-
-def entity_text(candidate: Candidate) -> str:
-    """C_e: the entity name and description."""
-    return f"{candidate['name'].replace('_', ' ')}. {candidate.get('desc', '')}".strip()
 
 
 def remaining_clue_tools(state: State, context: Context) -> list[str]:

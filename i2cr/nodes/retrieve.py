@@ -11,8 +11,7 @@ from i2cr.context import Context
 from i2cr.errors import InputError
 from i2cr.images import ImageLimits, image_problem
 from i2cr.inputs import bounded_candidates, check_input
-from i2cr.kg import open_kg
-from i2cr.kg.hybrid import open_hybrid
+from i2cr.kg import open_hybrid, open_kg
 from i2cr.nodes.common import settings
 from i2cr.ranking import rank_candidates
 from i2cr.serving import is_served
