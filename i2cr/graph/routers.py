@@ -8,6 +8,7 @@ from langgraph.runtime import Runtime
 
 from i2cr.context import Context
 from i2cr.nodes.common import current_attempt, remaining_clue_tools, settings
+from i2cr.outcome import fails_round, is_nil, reselects
 from i2cr.state import State
 
 
@@ -22,7 +23,7 @@ def after_select(state: State, runtime: Runtime[Context]) -> Literal["icr", "iav
     """NIL ends the run; otherwise the first enabled check runs."""
     context = settings(runtime)
     route: Literal["icr", "iav", "finalize"] = "finalize"
-    if current_attempt(state)["decision"] != "nil":
+    if not is_nil(current_attempt(state)):
         if context.use_icr:
             route = "icr"
         elif context.use_iav:
@@ -35,25 +36,22 @@ def after_icr(
 ) -> Literal["select", "iav", "vif", "finalize"]:
     """ICR failed with re-selections left: select again; else verify with IAV."""
     context = settings(runtime)
-    decision = current_attempt(state)["decision"]
-    route: Literal["select", "iav", "vif", "finalize"]
-    if decision == "icr_fail":
-        route = "select"
-    elif decision == "icr_nil":
-        route = "finalize"
-    elif context.use_iav:
-        route = "iav"
-    else:
-        route = "finalize" if decision == "icr_pass" else _after_check(state, context)
-    return route
+    attempt = current_attempt(state)
+    if reselects(attempt):
+        return "select"
+    if is_nil(attempt):
+        return "finalize"
+    if context.use_iav:
+        return "iav"
+    return _after_check(state, context) if fails_round(attempt) else "finalize"
 
 
 def after_iav(state: State, runtime: Runtime[Context]) -> Literal["vif", "finalize"]:
     """IAV passed (or could not run): done; failed: the next visual clue."""
     context = settings(runtime)
-    if current_attempt(state)["decision"] != "iav_fail":
-        return "finalize"
-    return _after_check(state, context)
+    if fails_round(current_attempt(state)):
+        return _after_check(state, context)
+    return "finalize"
 
 
 def after_vif(state: State, runtime: Runtime[Context]) -> Literal["select", "finalize"]:
