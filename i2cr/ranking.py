@@ -9,13 +9,12 @@ from i2cr.kg.fusion import fuse
 from i2cr.models.embedder import cosine
 from i2cr.models.precision import Precision
 from i2cr.state import Candidate
-from i2cr.texts import entity_text
+from i2cr.texts import entity_text, mention_text
 
 
 def embedder_texts(mention: str, context: str, candidates: list[Candidate]) -> list[str]:
     """The texts the embedder ranker compares: mention + context, then each candidate's."""
-    mention_side = " ".join(part.strip() for part in (mention, context) if part)
-    return [mention_side, *(entity_text(c) for c in candidates)]
+    return [mention_text(mention, context), *(entity_text(c) for c in candidates)]
 
 
 def embedder_scores(

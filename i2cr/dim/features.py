@@ -13,10 +13,11 @@ import numpy as np
 import torch
 
 from i2cr.datasets import Sample
-from i2cr.dim.texts import candidate_texts, cue_text, mention_text
+from i2cr.dim.texts import candidate_texts, cue_text
 from i2cr.images import image_problem
 from i2cr.models.embedder import embed
 from i2cr.models.precision import Precision, resolve_precision, torch_dtype
+from i2cr.texts import mention_in_sentence
 
 EMBED_BATCH = 256
 
@@ -167,7 +168,7 @@ def featurize(
 
     features = Features(
         mention=vectors([s.mention for s in samples]),
-        context=vectors([mention_text(s.mention, s.context) for s in samples]),
+        context=vectors([mention_in_sentence(s.mention, s.context) for s in samples]),
         cue=vectors(cues),
         cue_present=torch.tensor([bool(c) for c in cues]),
         entities=entities,

@@ -10,11 +10,6 @@ from i2cr.texts import entity_text
 CUE_TOOL = "caption"
 
 
-def mention_text(mention: str, context: str) -> str:
-    """The mention in its sentence, as one text."""
-    return f"{mention}. {context}".strip() if context else mention
-
-
 def cue_text(clues: Mapping[str, str]) -> str:
     """The expert cue: the image caption carried with the input ('' when there is none)."""
     return (clues.get(CUE_TOOL) or "").strip()

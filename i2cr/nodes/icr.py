@@ -15,15 +15,15 @@ from i2cr.models.embedder import cosine
 from i2cr.nodes.common import current_attempt, first_open_candidate, round_attempts, settings
 from i2cr.selection import display_name
 from i2cr.state import Attempt, State
-from i2cr.texts import entity_text
+from i2cr.texts import entity_text, mention_text
 
 # A mention this close to a retrieved candidate's name (rapidfuzz ratio, whole strings) is read
 # as a misspelling of it: "Barak Obma" -> "Barack Obama" (91), not "Obama" -> "Barack Obama" (59).
 SPELLING_MIN_RATIO = 85.0
 
 
-def mention_text(state: State, selected: int | None = None) -> str:
-    """C_m: mention and context, plus the round's visual clue from round 1 on.
+def checked_mention_text(state: State, selected: int | None = None) -> str:
+    """C_m of the try: mention and context, plus the round's visual clue from round 1 on.
 
     When the candidates came from the KG search and the mention is a misspelling of the
     selected candidate's name, that name stands for the mention (in the context too): the
@@ -34,13 +34,12 @@ def mention_text(state: State, selected: int | None = None) -> str:
         name = display_name(state.candidates[selected]["name"])
         if fuzz.ratio(mention, name, processor=default_process) >= SPELLING_MIN_RATIO:
             mention, said = name, said.replace(mention, name)
-    parts = [mention, said, state.clue]
-    return " ".join(p.strip() for p in parts if p and p.strip())
+    return mention_text(mention, said, state.clue)
 
 
 def icr_score(state: State, context: Context, selected: int) -> float:
     """The try's score under `icr_rule`: its cosine, or that cosine relative to the others'."""
-    mention_side = mention_text(state, selected)
+    mention_side = checked_mention_text(state, selected)
     if context.icr_rule == "absolute":
         entity_side = [entity_text(state.candidates[selected])]
         return cosine(context.embedder, mention_side, entity_side, precision=context.precision)[0]
