@@ -42,7 +42,7 @@ from i2cr.kg.fusion import fuse
 from i2cr.kg.hybrid import SOURCES, HybridKG, Source
 from i2cr.kg.priors import PriorTables, mention_counts
 from i2cr.models.precision import resolve_precision
-from i2cr.ranking import embedder_order
+from i2cr.ranking import best_first, embedder_scores
 
 sys.path.insert(0, str(Path(__file__).parent))
 from kg_retrieval import grown  # noqa: E402
@@ -181,7 +181,9 @@ def ranker_check(kg: HybridKG, data: Path, k: int = 10, keep: int = 5) -> dict[s
             found = kg._entities(fuse(rankings)[:k] if len(sources) > 1 else rankings[0][:k])
             candidates = [entity.as_candidate(desc) for entity, desc in found]
             qids = [c.get("qid", "") for c in candidates]
-            by_cosine = embedder_order(EMBEDDER, sample.mention, sample.context, candidates)
+            by_cosine = best_first(
+                embedder_scores(EMBEDDER, sample.mention, sample.context, candidates)
+            )
             orders["none"].append(qids)
             orders["embedder"].append([qids[i] for i in by_cosine])
             orders["fused"].append([qids[i] for i in fuse([list(range(len(qids))), by_cosine])])

@@ -63,13 +63,13 @@ def thread_engine(
 
 @dataclass
 class BatchSummary:
-    """Counts of one batch run: rows linked, failed, already done (of them errors), renamed."""
+    """Counts of one batch run: rows renamed, linked, failed, already done (of them errors)."""
 
+    renamed: list[str] = field(default_factory=list)
     linked: int = 0
     failed: int = 0
     skipped: int = 0
     skipped_errors: int = 0
-    renamed: list[str] = field(default_factory=list)
 
     @property
     def any_failed(self) -> bool:

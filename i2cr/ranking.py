@@ -35,18 +35,6 @@ def best_first(scores: list[float]) -> list[int]:
     return sorted(range(len(scores)), key=lambda i: -scores[i])
 
 
-def embedder_order(
-    embedder: str,
-    mention: str,
-    context: str,
-    candidates: list[Candidate],
-    *,
-    precision: Precision = "auto",
-) -> list[int]:
-    """Candidate positions by the embedder's score (`embedder_scores`), best first."""
-    return best_first(embedder_scores(embedder, mention, context, candidates, precision=precision))
-
-
 def rank_candidates(
     settings: Context,
     *,
@@ -66,8 +54,10 @@ def rank_candidates(
     if settings.ranker == "none":
         return candidates
     if settings.ranker == "embedder":
-        order = embedder_order(
-            settings.embedder, mention, context, candidates, precision=settings.precision
+        order = best_first(
+            embedder_scores(
+                settings.embedder, mention, context, candidates, precision=settings.precision
+            )
         )
         if retrieved:
             order = fuse([list(range(len(candidates))), order])

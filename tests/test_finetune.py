@@ -25,7 +25,7 @@ from i2cr.finetune.data import (
 from i2cr.finetune.export import merge_adapter
 from i2cr.finetune.train import IGNORE_INDEX, TrainConfig, tokenize_example, train
 from i2cr.models.local_chat import LocalChatModel, load_causal_lm, to_chat_messages
-from i2cr.ranking import embedder_order
+from i2cr.ranking import best_first, embedder_scores
 from i2cr.selection import build_messages, parse_answer
 from i2cr.state import Candidate
 
@@ -120,7 +120,9 @@ def test_ranker_orders_and_trims_the_shuffled_candidates(release: Path) -> None:
         user = example["messages"][1]["content"]
         shown = sorted((n for n in NAMES if f". {n}'" in user), key=lambda n: user.index(f". {n}'"))
         sample = next(s for s in samples if s.id == example["id"].split(":")[0])
-        order = embedder_order("minilm", sample.mention, sample.context, sample.candidates)
+        order = best_first(
+            embedder_scores("minilm", sample.mention, sample.context, sample.candidates)
+        )
         assert shown == [sample.candidates[i]["name"] for i in order[:3]]
         gold_kept = sample.gold_name in shown
         assert example["answer"].endswith(sample.gold_name if gold_kept else "nil")

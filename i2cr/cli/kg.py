@@ -7,10 +7,10 @@ import dataclasses
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from tqdm import tqdm
@@ -92,35 +92,52 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_context_options(search)
     search.set_defaults(run=run_search)
 
-    embed = actions.add_parser(
+    embed = _store_command(
+        actions,
         "embed",
+        run_embed,
         help="embed every entity into a dense (ANN) index beside the store",
         description="Embed each entity's name + description with the configured embedder "
         "(--set embedder=...) into STORE.dense.usearch for hybrid retrieval. A killed run "
         "started again continues. Needs the retrieval extra (usearch).",
+        store="SQLite KG store built by `i2cr kg build`",
     )
-    embed.add_argument("store", help="SQLite KG store built by `i2cr kg build`")
     embed.add_argument("--limit", type=int, help="only the first N entities")
     embed.add_argument("--threads", type=int, default=0, help="index build threads (0: all)")
-    add_context_options(embed)
-    embed.set_defaults(run=run_embed)
 
-    enrich = actions.add_parser(
+    enrich = _store_command(
+        actions,
         "enrich",
+        run_enrich,
         help="summarise long descriptions and write briefs with the configured chat model",
         description="Summarise descriptions longer than --max-chars and write a short brief "
         "for entities without a description, with the selector chat model (--set "
         "selector=...). Cached per entity in the store: a re-run only does new work.",
+        store="KG store built by `i2cr kg build` (file or URL)",
     )
-    enrich.add_argument("store", help="KG store built by `i2cr kg build` (file or URL)")
     enrich.add_argument("--max-chars", type=int, default=240, help="longest text to keep")
     enrich.add_argument("--no-briefs", action="store_true", help="only summarise")
     enrich.add_argument("--limit", type=int, help="only the first N entities")
     enrich.add_argument(
         "--workers", type=int, default=1, help="texts asked for at once (threads; remote models)"
     )
-    add_context_options(enrich)
-    enrich.set_defaults(run=run_enrich)
+
+
+def _store_command(
+    actions: Any,
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    help: str,
+    description: str,
+    store: str,
+) -> argparse.ArgumentParser:
+    """A `kg` action on a built store, with the context options."""
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=help, description=description)
+    parser.add_argument("store", help=store)
+    add_context_options(parser)
+    parser.set_defaults(run=run)
+    return parser
 
 
 def run_build(args: argparse.Namespace) -> int:

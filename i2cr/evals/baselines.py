@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from i2cr.context import Context
-from i2cr.ranking import embedder_order, rank_candidates
+from i2cr.ranking import best_first, embedder_scores, rank_candidates
 from i2cr.state import Candidate, LinkResult, RankedEntity
 
 
@@ -46,13 +46,14 @@ class EmbedderRanking:
     def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
         """Rank the candidates by the embedder's score; ties keep the given order."""
         candidates = input["candidates"]
-        order = embedder_order(
+        scores = embedder_scores(
             context.embedder,
             input["mention"],
             input.get("context", ""),
             candidates,
             precision=context.precision,
         )
+        order = best_first(scores)
         return _output(candidates, order, context.top_k, "embedder ranking")
 
 
