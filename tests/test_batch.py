@@ -252,6 +252,28 @@ def test_a_bad_dataset_sample_is_an_error_row_and_the_run_goes_on(scripted, tmp_
     assert "linked 2, failed 3" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("source", ["--dataset", "--input"])
+def test_a_number_where_text_belongs_is_an_error_row_naming_the_field(scripted, tmp_path, source):
+    """Issue 26: one rule for input types; a numeric context is not linked as if it were text."""
+    path = tmp_path / ("tiny.json" if source == "--dataset" else "in.jsonl")
+    if source == "--dataset":
+        good = {"mention": "Rendell", "mention_context": "", "Candentity": RELEASE_CANDIDATES}
+        write_release(path, {"1": good, "2": {**good, "mention_context": 12345}, "3": good})
+        field = "mention_context"
+    else:
+        row = {"mention": "Rendell", "context": "", "candidates": CANDIDATES}
+        rows = [{**row, "id": "1"}, {**row, "id": "2", "context": 12345}, {**row, "id": "3"}]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        field = "context"
+    out = tmp_path / "out.jsonl"
+    assert cli_link(tes_only(scripted, 10), source, str(path), "--output", str(out)) == 1
+    by_id = {r["id"]: r for r in records(out)}
+    assert list(by_id) == ["1", "2", "3"]
+    assert by_id["1"]["result"]["entity"] == by_id["3"]["result"]["entity"] == "Ed Rendell"
+    assert "result" not in by_id["2"]
+    assert field in by_id["2"]["error"] and "text" in by_id["2"]["error"]
+
+
 def test_relative_image_names_without_an_image_folder_warn_once(scripted, tmp_path, caplog):
     dataset = tmp_path / "tiny.json"
     sample = {"mention": "Rendell", "Candentity": RELEASE_CANDIDATES}
