@@ -10,14 +10,18 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CANDIDATES
+from helpers import (
+    CANDIDATES,
+    RELEASE_CANDIDATES,
+    cli_link,
+    records,
+    tes_only,
+    write_release,
+)
 
 from i2cr import graph
 from i2cr.batch import OutputInUse, link_one, read_jsonl_rows, run_batch, sample_rows
-from i2cr.cli import main
 from i2cr.datasets import read_release_entries
-
-ANSWER = "<|ANSWER|>: Ed Rendell"
 
 
 def write_rows(path: Path, count: int, bad: dict[int, str] | None = None) -> None:
@@ -26,14 +30,6 @@ def write_rows(path: Path, count: int, bad: dict[int, str] | None = None) -> Non
         row = {"id": f"m{i}", "mention": "Rendell", "context": "", "candidates": CANDIDATES}
         lines.append((bad or {}).get(i, json.dumps(row)))
     path.write_text("\n".join(lines) + "\n")
-
-
-def records(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def tes_only(scripted, count):
-    return scripted(*([ANSWER] * count), use_icr=False, use_iav=False, use_vif=False)[1]
 
 
 def test_bad_rows_are_recorded_and_the_batch_goes_on(scripted, tmp_path):
@@ -189,13 +185,6 @@ def test_a_second_process_on_the_same_output_exits_with_a_clear_error(tmp_path):
     assert sorted(ids) == sorted(f"m{i}" for i in range(30))
 
 
-def cli_link(context, *arguments: str) -> int:
-    settings = ["selector", "use_icr", "use_iav", "use_vif", "ranker"]
-    options = [f"{name}={str(getattr(context, name)).lower()}" for name in settings]
-    options[0] = f"selector={context.selector}"
-    return main(["link", *arguments, *(a for o in options for a in ("--set", o))])
-
-
 def test_the_exit_status_says_whether_rows_failed(scripted, tmp_path, capsys):
     rows = tmp_path / "in.jsonl"
     write_rows(rows, 2, bad={1: "{not json"})
@@ -218,13 +207,6 @@ def test_an_output_that_cannot_be_written_is_one_line(scripted, tmp_path, capsys
     error = capsys.readouterr().err.strip()
     assert error.startswith("i2cr link: error: ") and "a-folder" in error
     assert "Traceback" not in error and len(error.splitlines()) == 1
-
-
-def write_release(path: Path, samples: dict) -> None:
-    path.write_text(json.dumps(samples))
-
-
-RELEASE_CANDIDATES = str([{"name": c["name"], "desc": c["desc"]} for c in CANDIDATES])
 
 
 def test_a_bad_dataset_sample_is_an_error_row_and_the_run_goes_on(scripted, tmp_path, capsys):

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CANDIDATES
+from helpers import CANDIDATES
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from i2cr import graph

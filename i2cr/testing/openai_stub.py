@@ -1,6 +1,6 @@
 """A loopback stand-in for an OpenAI-compatible chat server, scripted per try of a request.
 
-Tests and `benchmarks/remote_throughput.py` start it in a thread. The OpenAI SDK numbers the
+The tests and `benchmarks/remote_throughput.py` start it in a thread. The OpenAI SDK numbers the
 tries of one request in the `x-stainless-retry-count` header, so a script can fail the first
 tries of every request and answer the next one. A success answers the prompt's first
 candidate (as a selector that trusts the ranker would), or `ANSWER` when there is none.
