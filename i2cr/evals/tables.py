@@ -128,26 +128,12 @@ def nil_table(runs: dict[str, Any], names: list[str]) -> list[str]:
 
 def round_table(runs: dict[str, Any], names: list[str]) -> list[str]:
     """Markdown rows: top-1 if runs stopped after each round, and how many reached it."""
-    header = [
-        "configuration",
-        "order",
-        "round",
-        "clue tools (runs)",
-        "top-1 [95% CI]",
-        "runs reaching it",
-    ]
+    header = ["configuration", "order", "round", "clue tools (runs)", "top-1 [95% CI]"]
+    header.append("runs reaching it")
     rows = []
     for name, order, entry in entries(runs, names):
         for row in entry["summary"]["per_round"]:
             clue = ", ".join(f"{t} {n}" for t, n in row.get("clue_tools", {}).items())
-            rows.append(
-                [
-                    label(runs, name),
-                    order,
-                    str(row["round"]),
-                    clue,
-                    pct(row["accuracy"], True),
-                    str(row["reached"]),
-                ]
-            )
+            reached = [pct(row["accuracy"], True), str(row["reached"])]
+            rows.append([label(runs, name), order, str(row["round"]), clue, *reached])
     return markdown_table(header, rows)
