@@ -96,6 +96,7 @@ run_batch(graph, rows, sys.argv[2], context, progress=False, workers=int(sys.arg
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 4])
 def test_killed_batch_finishes_on_restart_without_loss_or_duplicates(tmp_path, workers):
     rows = tmp_path / "in.jsonl"
@@ -158,6 +159,7 @@ def test_a_second_writer_of_the_same_output_is_refused(scripted, tmp_path):
 CLI = "import sys; from i2cr.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
+@pytest.mark.slow
 def test_a_second_process_on_the_same_output_exits_with_a_clear_error(tmp_path):
     rows = tmp_path / "in.jsonl"
     write_rows(rows, 30)

@@ -78,6 +78,7 @@ def test_a_server_with_logprobs_ranks_the_names():
     assert scores[0] == pytest.approx(-1.6) and scores[2] == pytest.approx(-3.1)
 
 
+@pytest.mark.slow
 def test_local_scores_are_the_answer_lines_log_probabilities():
     chat = LocalChatModel(adapter="smollm2-wikimel-emb5", precision="float32")
     scores = score_candidates(chat, MESSAGES, NAMES)
