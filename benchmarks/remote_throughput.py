@@ -26,17 +26,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the loopback stand-in
-
-from openai_stub import Reply, serve  # noqa: E402
-
-from i2cr import graph  # noqa: E402
-from i2cr.batch import link_one, run_batch, sample_rows  # noqa: E402
-from i2cr.context import Context  # noqa: E402
-from i2cr.datasets import Sample, load_release  # noqa: E402
-from i2cr.finetune.export import merge_adapter  # noqa: E402
-from i2cr.models.adapters import resolve_adapter  # noqa: E402
-from i2cr.models.embedder import clear_embedding_cache, load_embedder  # noqa: E402
+from i2cr import graph
+from i2cr.batch import link_one, run_batch, sample_rows
+from i2cr.context import Context
+from i2cr.datasets import Sample, load_release
+from i2cr.finetune.export import merge_adapter
+from i2cr.models.adapters import resolve_adapter
+from i2cr.models.embedder import clear_embedding_cache, load_embedder
+from i2cr.testing.openai_stub import Reply, serve
 
 WIKIMEL_DEV = Path(__file__).resolve().parents[2] / "shared/data/wikimel/wikimel_dev.json"
 

@@ -36,8 +36,13 @@ _lock = threading.Lock()
 
 
 def this_run(runtime: Any) -> RunFacts:
-    """The facts of the run `runtime` belongs to (registered on its first call)."""
+    """The facts of the run `runtime` belongs to (registered on its first call).
+
+    Outside a graph run (a tool invoked on its own) the facts are made afresh and not kept.
+    """
     key, control = _run_key(runtime)
+    if key is None:
+        return RunFacts(started=time.monotonic(), settings=resolve_settings(runtime))
     with _lock:
         facts = _runs.get(key)
     if facts is not None:
@@ -55,14 +60,14 @@ def run_finished(runtime: Any) -> None:
         _runs.pop(key, None)
 
 
-def _run_key(runtime: Any) -> tuple[object, Any]:
+def _run_key(runtime: Any) -> tuple[object | None, Any]:
     info = getattr(runtime, "execution_info", None)
     run_id = getattr(info, "run_id", None)
     if run_id:
         return ("run", str(run_id)), None
     control = getattr(runtime, "control", None)
     if control is None:
-        raise RuntimeError("a graph node runs without LangGraph's run control; cannot tell runs")
+        return None, None
     return ("control", id(control)), control
 
 

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from helpers import CANDIDATES
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from i2cr.context import Context
@@ -12,15 +13,16 @@ from i2cr.models.chat import register_chat_model
 
 _counter = itertools.count()
 
-CANDIDATES = [
-    {
-        "name": "Ruth Rendell",
-        "desc": "Ruth Rendell was an English author of thrillers.",
-        "qid": "Q1",
-    },
-    {"name": "Ed Rendell", "desc": "Ed Rendell is an American politician, governor.", "qid": "Q2"},
-    {"name": "Don Rendell", "desc": "Don Rendell was an English jazz saxophonist.", "qid": "Q3"},
-]
+# Modules each of whose tests starts a server; their bodies are edited elsewhere, so they are
+# marked slow here (plain `pytest` deselects them; `.ci/run` runs them).
+SERVER_MODULES = {"test_kg_postgres.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SERVER_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 class RecordingChat(FakeListChatModel):

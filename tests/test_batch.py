@@ -10,14 +10,18 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CANDIDATES
+from helpers import (
+    CANDIDATES,
+    RELEASE_CANDIDATES,
+    cli_link,
+    records,
+    tes_only,
+    write_release,
+)
 
 from i2cr import graph
 from i2cr.batch import OutputInUse, link_one, read_jsonl_rows, run_batch, sample_rows
-from i2cr.cli import main
 from i2cr.datasets import read_release_entries
-
-ANSWER = "<|ANSWER|>: Ed Rendell"
 
 
 def write_rows(path: Path, count: int, bad: dict[int, str] | None = None) -> None:
@@ -26,14 +30,6 @@ def write_rows(path: Path, count: int, bad: dict[int, str] | None = None) -> Non
         row = {"id": f"m{i}", "mention": "Rendell", "context": "", "candidates": CANDIDATES}
         lines.append((bad or {}).get(i, json.dumps(row)))
     path.write_text("\n".join(lines) + "\n")
-
-
-def records(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def tes_only(scripted, count):
-    return scripted(*([ANSWER] * count), use_icr=False, use_iav=False, use_vif=False)[1]
 
 
 def test_bad_rows_are_recorded_and_the_batch_goes_on(scripted, tmp_path):
@@ -100,6 +96,7 @@ run_batch(graph, rows, sys.argv[2], context, progress=False, workers=int(sys.arg
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 4])
 def test_killed_batch_finishes_on_restart_without_loss_or_duplicates(tmp_path, workers):
     rows = tmp_path / "in.jsonl"
@@ -162,6 +159,7 @@ def test_a_second_writer_of_the_same_output_is_refused(scripted, tmp_path):
 CLI = "import sys; from i2cr.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
+@pytest.mark.slow
 def test_a_second_process_on_the_same_output_exits_with_a_clear_error(tmp_path):
     rows = tmp_path / "in.jsonl"
     write_rows(rows, 30)
@@ -189,13 +187,6 @@ def test_a_second_process_on_the_same_output_exits_with_a_clear_error(tmp_path):
     assert sorted(ids) == sorted(f"m{i}" for i in range(30))
 
 
-def cli_link(context, *arguments: str) -> int:
-    settings = ["selector", "use_icr", "use_iav", "use_vif", "ranker"]
-    options = [f"{name}={str(getattr(context, name)).lower()}" for name in settings]
-    options[0] = f"selector={context.selector}"
-    return main(["link", *arguments, *(a for o in options for a in ("--set", o))])
-
-
 def test_the_exit_status_says_whether_rows_failed(scripted, tmp_path, capsys):
     rows = tmp_path / "in.jsonl"
     write_rows(rows, 2, bad={1: "{not json"})
@@ -218,13 +209,6 @@ def test_an_output_that_cannot_be_written_is_one_line(scripted, tmp_path, capsys
     error = capsys.readouterr().err.strip()
     assert error.startswith("i2cr link: error: ") and "a-folder" in error
     assert "Traceback" not in error and len(error.splitlines()) == 1
-
-
-def write_release(path: Path, samples: dict) -> None:
-    path.write_text(json.dumps(samples))
-
-
-RELEASE_CANDIDATES = str([{"name": c["name"], "desc": c["desc"]} for c in CANDIDATES])
 
 
 def test_a_bad_dataset_sample_is_an_error_row_and_the_run_goes_on(scripted, tmp_path, capsys):
@@ -252,6 +236,28 @@ def test_a_bad_dataset_sample_is_an_error_row_and_the_run_goes_on(scripted, tmp_
     assert "linked 2, failed 3" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("source", ["--dataset", "--input"])
+def test_a_number_where_text_belongs_is_an_error_row_naming_the_field(scripted, tmp_path, source):
+    """Issue 26: one rule for input types; a numeric context is not linked as if it were text."""
+    path = tmp_path / ("tiny.json" if source == "--dataset" else "in.jsonl")
+    if source == "--dataset":
+        good = {"mention": "Rendell", "mention_context": "", "Candentity": RELEASE_CANDIDATES}
+        write_release(path, {"1": good, "2": {**good, "mention_context": 12345}, "3": good})
+        field = "mention_context"
+    else:
+        row = {"mention": "Rendell", "context": "", "candidates": CANDIDATES}
+        rows = [{**row, "id": "1"}, {**row, "id": "2", "context": 12345}, {**row, "id": "3"}]
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        field = "context"
+    out = tmp_path / "out.jsonl"
+    assert cli_link(tes_only(scripted, 10), source, str(path), "--output", str(out)) == 1
+    by_id = {r["id"]: r for r in records(out)}
+    assert list(by_id) == ["1", "2", "3"]
+    assert by_id["1"]["result"]["entity"] == by_id["3"]["result"]["entity"] == "Ed Rendell"
+    assert "result" not in by_id["2"]
+    assert field in by_id["2"]["error"] and "text" in by_id["2"]["error"]
+
+
 def test_relative_image_names_without_an_image_folder_warn_once(scripted, tmp_path, caplog):
     dataset = tmp_path / "tiny.json"
     sample = {"mention": "Rendell", "Candentity": RELEASE_CANDIDATES}
@@ -263,7 +269,7 @@ def test_relative_image_names_without_an_image_folder_warn_once(scripted, tmp_pa
     with caplog.at_level(logging.WARNING, logger="i2cr.datasets"):
         entries = read_release_entries(dataset)
         run_batch(graph, sample_rows(entries), out, tes_only(scripted, 3), progress=False)
-    warnings = [r.getMessage() for r in caplog.records if r.name == "i2cr.datasets"]
+    warnings = [r.getMessage() for r in caplog.records if r.name.startswith("i2cr.datasets")]
     assert len(warnings) == 1
     assert "'0.jpg' is a relative name and no image folder was given" in warnings[0]
     assert "--image-dir" in warnings[0]

@@ -22,12 +22,21 @@ from i2cr.batch_ray import LOOPBACK_ONLY, RayEngine
 
 os.environ.update(LOOPBACK_ONLY)  # read when Ray is imported
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
-from conftest import CANDIDATES  # noqa: E402
-from test_batch import RELEASE_CANDIDATES, cli_link, records, tes_only, write_release  # noqa: E402
+from helpers import (  # noqa: E402
+    CANDIDATES,
+    RELEASE_CANDIDATES,
+    cli_link,
+    records,
+    tes_only,
+    write_release,
+)
 
 from i2cr import graph  # noqa: E402
 from i2cr.batch import read_jsonl_rows, run_batch  # noqa: E402
 from i2cr.cli import main  # noqa: E402
+
+# Every test starts Ray (a local cluster of processes).
+pytestmark = pytest.mark.slow
 
 TESTS = Path(__file__).parent
 
@@ -179,7 +188,6 @@ run_batch(graph, rows, sys.argv[2], context, progress=False, workers=2, engine=R
 """
 
 
-@pytest.mark.slow
 def test_a_killed_ray_driver_finishes_on_restart_without_loss_or_duplicates(tmp_path):
     rows = tmp_path / "in.jsonl"
     lines = [{"id": f"m{i}", "mention": "Rendell", "candidates": CANDIDATES} for i in range(30)]

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 import torch
-from conftest import CANDIDATES
+from helpers import CANDIDATES
 from transformers import DynamicCache
 
 from i2cr.models import decoding
@@ -136,12 +136,14 @@ def test_store_is_safe_to_share_between_threads():
     assert len(store._entries) == 4
 
 
+@pytest.mark.slow
 def test_reselection_and_vif_prompts_share_a_long_prefix(chat):
     first = prompt_of(chat, FIRST)
     assert common_prefix_length(first, prompt_of(chat, RESELECTION)) > 0.6 * len(first)
     assert common_prefix_length(first, prompt_of(chat, VIF_ROUND)) > 40  # the system turn
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("max_new_tokens", [32, 5])
 def test_cached_greedy_answers_are_plain_greedy_answers(chat, max_new_tokens):
     model, tokenizer = chat._load()
@@ -155,6 +157,7 @@ def test_cached_greedy_answers_are_plain_greedy_answers(chat, max_new_tokens):
     assert reused.length == len(prompt) and reused.logits is not None  # read nothing again
 
 
+@pytest.mark.slow
 def test_a_previous_answer_drafts_the_opening_of_the_next(chat, monkeypatch):
     model, tokenizer = chat._load()
     stops = stop_token_ids(model, tokenizer)
@@ -189,6 +192,7 @@ def answer_hints(chat: LocalChatModel, messages, answers: list[str]) -> list[lis
     return [answer_turn_ids(tokenizer, turns, prompt, answer) for answer in answers]
 
 
+@pytest.mark.slow
 def test_hinted_answers_are_plain_greedy_answers_and_a_right_hint_takes_one_pass(chat, monkeypatch):
     model, tokenizer = chat._load()
     stops = stop_token_ids(model, tokenizer)
@@ -207,6 +211,7 @@ def test_hinted_answers_are_plain_greedy_answers_and_a_right_hint_takes_one_pass
         assert len(passes) == 1
 
 
+@pytest.mark.slow
 def test_the_chat_model_drafts_the_likely_answers_it_is_given(chat, monkeypatch):
     passes = count_passes(monkeypatch)
     plain = LocalChatModel(adapter=ADAPTER, prefix_cache_size=0).invoke(FIRST).content
@@ -218,6 +223,7 @@ def test_the_chat_model_drafts_the_likely_answers_it_is_given(chat, monkeypatch)
     assert len(passes) < unhinted
 
 
+@pytest.mark.slow
 def test_chat_model_answers_as_plain_greedy_decoding(chat):
     _, tokenizer = chat._load()
     for messages in (FIRST, RESELECTION):
@@ -228,6 +234,7 @@ def test_chat_model_answers_as_plain_greedy_decoding(chat):
     assert reply.content.startswith("<|ANSWER|>:")
 
 
+@pytest.mark.slow
 def test_scores_match_a_full_forward_pass_per_continuation():
     chat = LocalChatModel(adapter=ADAPTER, precision="float32")
     model, tokenizer = chat._load()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CANDIDATES
+from helpers import CANDIDATES
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from i2cr import graph
@@ -16,7 +16,6 @@ from i2cr.datasets import Sample, load_release
 from i2cr.evals.baselines import EmbedderRanking
 from i2cr.evals.configs import BY_NAME, SUITES, resolve_configs
 from i2cr.evals.metrics import cost
-from i2cr.evals.report import read_records
 from i2cr.evals.runner import (
     RunRequest,
     choose_subset,
@@ -25,6 +24,7 @@ from i2cr.evals.runner import (
     shuffle_candidates,
 )
 from i2cr.evals.sweep import run_sweep
+from i2cr.jsonl import complete_records
 from i2cr.models.chat import register_chat_model
 
 ANSWER = "<|ANSWER|>: Ed Rendell"
@@ -192,7 +192,7 @@ def test_repeated_prompts_are_answered_from_the_cache(tmp_path, scripted):
     meta = json.loads((tmp_path / "evals/runs/toy_dev/released/no_icr_iav.meta.json").read_text())
     assert meta["sessions"][0]["cache_hits"] == 3
     runs = tmp_path / "evals/runs/toy_dev/released"
-    first, cached = (read_records(runs / f"{name}.jsonl") for name in ("tes_only", "no_icr_iav"))
+    first, cached = (complete_records(runs / f"{n}.jsonl") for n in ("tes_only", "no_icr_iav"))
     assert [r["result"]["selector_cached"] for r in first] == [0, 0, 0]
     assert all(a["cached"] for r in cached for a in r["attempts"])
     assert (cost(first)["timed"], cost(cached)["timed"]) == (3, 0)
@@ -284,6 +284,28 @@ def test_report_is_rebuilt_from_results_alone(tmp_path, capsys):
     summary = json.loads((out / "results.json").read_text())
     assert summary["toy_dev"]["shuffled-0"]["tes_only"]["summary"]["mentions"] == 6
     assert load_release(dataset)[0].gold_name == "Ed Rendell"
+
+
+def test_packed_results_give_the_same_report_and_resume_unpacked(tmp_path, capsys):
+    dataset = write_dataset(tmp_path)
+    register_chat_model("test:pack", InterruptingChat(responses=[ANSWER] * 50, stop_at=8))
+    with pytest.raises(KeyboardInterrupt):  # tes_only finishes released, stops in shuffled-0
+        run_request(request(tmp_path, dataset, "test:pack", ["tes_only"], cache=False))
+    out = tmp_path / "evals"
+    assert main(["eval", "--report", "--out", str(out)]) == 0
+    plain = [(out / name).read_bytes() for name in ("RESULTS.md", "results.json")]
+    assert main(["eval", "--compress", "--out", str(out)]) == 0
+    runs = out / "runs/toy_dev"
+    assert sorted(p.name for p in runs.glob("*/tes_only.jsonl*")) == ["tes_only.jsonl.gz"] * 2
+    assert [(out / name).read_bytes() for name in ("RESULTS.md", "results.json")] == plain
+    register_chat_model("test:pack", FakeListChatModel(responses=[ANSWER] * 50))
+    run_request(request(tmp_path, dataset, "test:pack", ["tes_only"]))
+    assert not list(runs.glob("*/*.gz"))
+    assert sorted(ids(runs / "shuffled-0/tes_only.jsonl")) == [f"s{i}" for i in range(6)]
+    assert len(ids(runs / "released/tes_only.jsonl")) == 6
+    (runs / "released/tes_only.jsonl").with_suffix(".jsonl.gz").write_bytes(b"")
+    assert main(["eval", "--report", "--out", str(out)]) != 0
+    assert "tes_only.jsonl.gz and its plain .jsonl both exist" in capsys.readouterr().err
 
 
 def test_sweep_runs_the_grid_on_dev_and_reports_the_choice(tmp_path, scores):

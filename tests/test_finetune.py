@@ -14,7 +14,6 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from i2cr.cli import main
 from i2cr.datasets import load_release
 from i2cr.errors import InputError
-from i2cr.finetune import SMOLLM2_WIKIMEL_ADAPTER
 from i2cr.finetune.data import (
     DataOptions,
     InstructionExample,
@@ -24,6 +23,7 @@ from i2cr.finetune.data import (
 )
 from i2cr.finetune.export import merge_adapter
 from i2cr.finetune.train import IGNORE_INDEX, TrainConfig, tokenize_example, train
+from i2cr.models.adapters import SHIPPED_ADAPTERS
 from i2cr.models.local_chat import LocalChatModel, load_causal_lm, to_chat_messages
 from i2cr.ranking import best_first, embedder_scores
 from i2cr.selection import build_messages, parse_answer
@@ -320,7 +320,7 @@ def test_cli_builds_data_and_trains(
 
 @pytest.mark.slow
 def test_shipped_adapter_answers_in_format_with_a_candidate_name() -> None:
-    adapter = SMOLLM2_WIKIMEL_ADAPTER
+    adapter = SHIPPED_ADAPTERS / "smollm2-wikimel-emb5"
     assert (adapter / "adapter_model.safetensors").stat().st_size < 5_000_000
     candidates = [
         Candidate(name="Ed Rendell", desc="Name: Ed Rendell. Occupation: politician."),
@@ -331,7 +331,6 @@ def test_shipped_adapter_answers_in_format_with_a_candidate_name() -> None:
         mention="Ruth Rendell",
         context="Ruth Rendell signing her novels in 2007",
         candidates=candidates,
-        desc_chars=1,
     )
     answer = LocalChatModel(base="smollm2", adapter=str(adapter)).invoke(messages).text
     assert answer.startswith("<|ANSWER|>: ")

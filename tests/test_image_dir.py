@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CANDIDATES
+from helpers import CANDIDATES
 from PIL import Image
 
 from i2cr.cli import main

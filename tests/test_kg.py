@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import random
 from typing import Any
 
 import pytest
+from helpers import KG_ENTITIES as ENTITIES
+from helpers import synthetic_entities, write_jsonl
 
 from i2cr import graph
 from i2cr.errors import InputError
 from i2cr.kg import Entity, InMemoryKG, SqliteKG, build_store, iter_entities, open_kg
 from i2cr.kg.matching import normalize
-
-ENTITIES = [
-    {"qid": "Q76", "name": "Barack Obama", "description": "44th president of the USA"},
-    {"qid": "Q13133", "name": "Michelle Obama", "description": "lawyer and writer"},
-    {"qid": "Q23", "name": "George Washington", "aliases": ["Washington"], "description": ""},
-    {"qid": "Q61", "name": "Washington, D.C.", "description": "capital of the USA"},
-    {"qid": "Q1", "name": "Ais_people", "description": "an ethnic group"},
-    {"qid": "Q2", "name": "Ed Rendell", "desc": "governor", "image": "ed.jpg"},
-    {"qid": "Q3", "name": "Ruth Rendell", "desc": "author", "aliases": ["Barbara Vine"]},
-]
-
-
-def write_jsonl(path, rows):
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def build(tmp_path, rows=ENTITIES, name="kg.sqlite"):
@@ -91,21 +77,6 @@ def test_threads_rank_candidates_at_once_and_get_one_thread_s_answers(tmp_path, 
 
 def test_mention_with_no_letters_finds_nothing(tmp_path):
     assert SqliteKG(build(tmp_path)).search("?!", 5) == []
-
-
-def synthetic_entities(count, seed=0):
-    rng = random.Random(seed)
-    firsts = ["Anna", "John", "Maria", "Peter", "Li", "Ahmed", "Olga", "Jean", "Sofia", "Kenji"]
-    lasts = ["Smith", "Rossi", "Wang", "Novak", "Garcia", "Kowalski", "Dubois", "Tanaka"]
-    seen: set[str] = set()
-    rows: list[dict[str, str]] = []
-    while len(rows) < count:
-        last = f"{rng.choice(lasts)}{rng.choice('abcdefghij')}{rng.randint(0, 99)}"
-        name = f"{rng.choice(firsts)} {last}"
-        if name not in seen:
-            seen.add(name)
-            rows.append({"qid": f"Q{len(rows)}", "name": name})
-    return rows
 
 
 POOL = 20

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 
 import pytest
+from helpers import HYBRID_ENTITIES as ENTITIES
+from helpers import TRAINING, write_jsonl
 
 from i2cr import graph
 from i2cr.cli import main
@@ -14,63 +15,6 @@ from i2cr.errors import InputError
 from i2cr.kg import build_store, iter_entities
 from i2cr.kg.fusion import fuse
 from i2cr.kg.hybrid import HybridKG
-
-ENTITIES = [
-    {
-        "qid": "Q76",
-        "name": "Barack Obama",
-        "aliases": ["Obama"],
-        "popularity": 300,
-        "description": "44th president of the United States, from 2009 to 2017",
-    },
-    {
-        "qid": "Q125731",
-        "name": "Ehud Barak",
-        "popularity": 90,
-        "description": "Israeli politician, prime minister of Israel",
-    },
-    {"qid": "Q800", "name": "Barak", "popularity": 2, "description": "village in Kyrgyzstan"},
-    {"qid": "Q801", "name": "Barak Obma", "description": "a footballer with a similar name"},
-    {
-        "qid": "Q23",
-        "name": "George Washington",
-        "aliases": ["Washington"],
-        "popularity": 200,
-        "description": "first president of the United States",
-    },
-    {
-        "qid": "Q61",
-        "name": "Washington, D.C.",
-        "aliases": ["Washington"],
-        "popularity": 300,
-        "description": "capital city of the United States",
-    },
-    {
-        "qid": "Q1223",
-        "name": "Washington",
-        "popularity": 99,
-        "description": "state of the United States of America",
-    },
-    {
-        "qid": "Q42",
-        "name": "Douglas Adams",
-        "popularity": 3,
-        "description": "English writer and humorist, author of The Hitchhiker's Guide",
-    },
-]
-
-TRAINING = [
-    {"mention": "Washington", "gold_qid": "Q23"},
-    {"mention": "Washington", "gold_qid": "Q23"},
-    {"mention": "Washington", "gold_qid": "Q1223"},
-    {"mention": "the Prez", "gold_qid": "Q76"},
-    {"mention": "Nobody", "gold_qid": "Q999999"},
-]
-
-
-def write_jsonl(path, rows):
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def build_kg(tmp_path, name, rows):

@@ -19,10 +19,9 @@ import pytest
 
 pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 import psycopg  # noqa: E402
+from helpers import HYBRID_ENTITIES, TRAINING, synthetic_entities, write_jsonl  # noqa: E402
+from helpers import KG_ENTITIES as ENTITIES  # noqa: E402
 from postgres_cluster import missing_reason, throwaway_cluster  # noqa: E402
-from test_kg import ENTITIES, synthetic_entities, write_jsonl  # noqa: E402
-from test_kg_hybrid import ENTITIES as HYBRID_ENTITIES  # noqa: E402
-from test_kg_hybrid import TRAINING  # noqa: E402
 
 from i2cr import graph  # noqa: E402
 from i2cr.cli import main  # noqa: E402
@@ -252,7 +251,7 @@ def test_linking_against_an_unreachable_kg_fails_before_any_row(tmp_path, capsys
 def test_a_wikidata_dump_builds_into_postgres_staged_in_the_current_folder(
     tmp_path, url, capsys, monkeypatch
 ):
-    from test_kg_wikidata import dump_text, write_dump
+    from helpers import dump_text, write_dump
 
     dump = write_dump(tmp_path / "dump.json.gz", dump_text())
     monkeypatch.chdir(tmp_path)

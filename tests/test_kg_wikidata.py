@@ -2,97 +2,17 @@
 
 from __future__ import annotations
 
-import bz2
 import gzip
 import json
 import sqlite3
 
 import pytest
+from helpers import ITEMS, dump_text, item, label, write_dump
 
 from i2cr.cli import main
 from i2cr.errors import InputError
 from i2cr.kg import SqliteKG
 from i2cr.kg import wikidata as wd
-
-
-def label(lang, value):
-    return {"language": lang, "value": value}
-
-
-def image_claim(name, rank="normal"):
-    return {
-        "mainsnak": {
-            "snaktype": "value",
-            "property": "P18",
-            "datavalue": {"value": name, "type": "string"},
-            "datatype": "commonsMedia",
-        },
-        "type": "statement",
-        "id": f"Q$${name}",
-        "rank": rank,
-    }
-
-
-def sitelinks(*wikis):
-    return {w: {"site": w, "title": "T", "badges": []} for w in wikis}
-
-
-def item(qid, labels, descriptions=None, aliases=None, images=(), links=()):
-    return {
-        "type": "item",
-        "id": qid,
-        "labels": {lang: label(lang, v) for lang, v in labels.items()},
-        "descriptions": {lang: label(lang, v) for lang, v in (descriptions or {}).items()},
-        "aliases": {lang: [label(lang, v) for v in vs] for lang, vs in (aliases or {}).items()},
-        "claims": {"P18": [image_claim(*i) for i in images]} if images else {},
-        "sitelinks": sitelinks(*links),
-        "lastrevid": 1,
-    }
-
-
-ITEMS = [
-    item(
-        "Q42",
-        {"en": "Douglas Adams", "fr": "Douglas Adams"},
-        {"en": "English writer and humorist (1952-2001)", "fr": "écrivain anglais"},
-        {"en": ["Douglas Noël Adams", "Douglas Noel Adams", "DNA"]},
-        images=[("Douglas adams portrait cropped.jpg",)],
-        links=("enwiki", "frwiki", "dewiki"),
-    ),
-    item(
-        "Q76",
-        {"en": "Barack Obama"},
-        {"en": "president of the United States from 2009 to 2017"},
-        {"en": ["Obama", "Barack Hussein Obama II"]},
-        images=[("Obama old.jpg", "deprecated"), ("Obama 2012.jpg",), ("Obama.jpg", "preferred")],
-        links=tuple(f"wiki{i}" for i in range(300)),
-    ),
-    item(
-        "Q125731",
-        {"en": "Ehud Barak"},
-        {"en": "Israeli politician and general"},
-        links=tuple(f"wiki{i}" for i in range(90)),
-    ),
-    item("Q90", {"fr": "Paris"}, {"fr": "capitale de la France"}, links=("frwiki",)),
-    {"type": "property", "id": "P31", "labels": {"en": label("en", "instance of")}},
-]
-
-
-def dump_text(items=ITEMS):
-    """The dump's exact layout: '[', one entity per line ending in ',' but the last, ']'."""
-    lines = [json.dumps(i, ensure_ascii=False, separators=(",", ":")) for i in items]
-    return "[\n" + ",\n".join(lines) + "\n]\n"
-
-
-def write_dump(path, text):
-    data = text.encode("utf-8")
-    if path.name.endswith(".gz"):
-        path.write_bytes(gzip.compress(data))
-    elif path.name.endswith(".bz2"):
-        path.write_bytes(bz2.compress(data))
-    else:
-        path.write_bytes(data)
-    return path
 
 
 def test_empty_maps_written_as_lists_as_the_dumps_do_are_read_as_empty():

@@ -120,6 +120,7 @@ def test_construction_does_not_load():
     assert model._identifying_params["base"] == "no-such/model"
 
 
+@pytest.mark.slow
 def test_entity_selection_answer_is_greedy(base_lm):
     chat = LocalChatModel(max_new_tokens=16)
     first, second = chat.invoke(MESSAGES), chat.invoke(MESSAGES)
@@ -130,12 +131,14 @@ def test_entity_selection_answer_is_greedy(base_lm):
     assert first.usage_metadata["total_tokens"] == meta["prompt_tokens"] + meta["completion_tokens"]
 
 
+@pytest.mark.slow
 def test_sampling_runs(base_lm):
     torch.manual_seed(0)
     answer = LocalChatModel(max_new_tokens=4, temperature=0.8).invoke(MESSAGES)
     assert answer.response_metadata["completion_tokens"] <= 4
 
 
+@pytest.mark.slow
 def test_gguf_conversion_is_cached(fresh_cache):
     (entry,) = list(fresh_cache.dir.iterdir())  # no temporary folder left behind
     assert entry.name.startswith(Path(SMOLLM2_GGUF).stem)
@@ -143,6 +146,7 @@ def test_gguf_conversion_is_cached(fresh_cache):
         assert (entry / name).is_file()
 
 
+@pytest.mark.slow
 def test_cached_weights_match_gguf_load(fresh_cache):
     converted, reloaded = fresh_cache.converted, fresh_cache.reloaded
     assert converted[0] is not reloaded[0]
@@ -163,6 +167,7 @@ def test_interrupted_cache_write_leaves_nothing(tmp_path, caplog):
     assert "disk full" in caplog.text
 
 
+@pytest.mark.slow
 def test_adapter_changes_logits_not_base(base_lm, adapter_dir):
     base_logits = next_token_logits(*base_lm)
     chat = LocalChatModel(adapter=adapter_dir, max_new_tokens=8)
@@ -175,6 +180,7 @@ def test_adapter_changes_logits_not_base(base_lm, adapter_dir):
     assert torch.equal(next_token_logits(*base_lm), base_logits)
 
 
+@pytest.mark.slow
 def test_a_merged_adapter_gives_the_logits_of_the_adapter_layers(adapter_dir):
     merged, tokenizer = load_causal_lm("smollm2", adapter_dir, "float32")
     layered = PeftModel.from_pretrained(load_base_model("smollm2", "float32")[0], adapter_dir)
@@ -182,6 +188,7 @@ def test_a_merged_adapter_gives_the_logits_of_the_adapter_layers(adapter_dir):
     assert torch.allclose(next_token_logits(merged, tokenizer), expected, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_a_cpu_selector_keeps_its_weights_column_major_with_the_same_logits_and_answer():
     model, tokenizer = load_causal_lm("smollm2", "", "float32")
     plain, _ = load_base_model("smollm2", "float32")
@@ -193,6 +200,7 @@ def test_a_cpu_selector_keeps_its_weights_column_major_with_the_same_logits_and_
     assert greedy_tokens(model, tokenizer) == greedy_tokens(plain, tokenizer)
 
 
+@pytest.mark.slow
 def test_threads_sharing_the_selector_get_the_answers_of_one_thread():
     from concurrent.futures import ThreadPoolExecutor
 

@@ -66,6 +66,7 @@ def test_precision_is_a_setting_with_an_environment_override(monkeypatch):
         precision.resolve_precision("float16")
 
 
+@pytest.mark.slow
 def test_bfloat16_selector_has_bfloat16_weights_and_answers():
     selector = load_selector(Context(selector="local:smollm2", precision="bfloat16"))
     assert isinstance(selector, LocalChatModel) and selector.precision == "bfloat16"

@@ -7,12 +7,12 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import CANDIDATES
-from openai_stub import Reply, serve
+from helpers import CANDIDATES
 
 from i2cr import graph
 from i2cr.batch import read_jsonl_rows, run_batch
 from i2cr.context import Context
+from i2cr.testing.openai_stub import Reply, serve
 
 TES_ONLY = {"use_icr": False, "use_iav": False, "use_vif": False, "ranker": "none"}
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import CANDIDATES
+from helpers import CANDIDATES
 from langchain_core.language_models import FakeListChatModel
 from langchain_openai import ChatOpenAI
-from openai_stub import Reply, completion, serve
 
 from i2cr.finetune.data import answer_text
 from i2cr.models.local_chat import LocalChatModel
 from i2cr.models.scoring import answer_for, path_log_prob, score_candidates
 from i2cr.selection import build_messages, parse_answer
+from i2cr.testing.openai_stub import Reply, completion, serve
 
 MESSAGES = build_messages(
     mention="Rendell",
@@ -78,6 +78,7 @@ def test_a_server_with_logprobs_ranks_the_names():
     assert scores[0] == pytest.approx(-1.6) and scores[2] == pytest.approx(-3.1)
 
 
+@pytest.mark.slow
 def test_local_scores_are_the_answer_lines_log_probabilities():
     chat = LocalChatModel(adapter="smollm2-wikimel-emb5", precision="float32")
     scores = score_candidates(chat, MESSAGES, NAMES)

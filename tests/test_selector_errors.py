@@ -7,10 +7,10 @@ import socket
 import time
 
 import pytest
-from conftest import CANDIDATES
-from openai_stub import Reply, serve
+from helpers import CANDIDATES
 
 from i2cr.cli import main
+from i2cr.testing.openai_stub import Reply, serve
 
 
 @pytest.fixture

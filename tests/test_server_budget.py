@@ -12,7 +12,8 @@ import time
 import httpx
 import pytest
 from langgraph_dev import langgraph_dev
-from openai_stub import Reply, serve
+
+from i2cr.testing.openai_stub import Reply, serve
 
 CALL_S = 2.0
 BUDGET_S = 4

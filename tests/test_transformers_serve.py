@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CANDIDATES
+from helpers import CANDIDATES
 
 from i2cr import graph
 from i2cr.batch import link_one

@@ -19,6 +19,12 @@ def register(commands: argparse._SubParsersAction) -> None:
         "`i2cr eval --report` rebuilds the report from the results without running anything.",
     )
     parser.add_argument("--report", action="store_true", help="only rebuild the report")
+    parser.add_argument(
+        "--compress",
+        action="store_true",
+        help="gzip the finished results files under <out>/runs (.jsonl -> .jsonl.gz; read as "
+        "they are by the report, unpacked by the next run on them), then rebuild the report",
+    )
     parser.add_argument("--out", type=Path, default=Path("evals"), help="evaluation folder")
     parser.set_defaults(run=run, eval_command=None)
     actions = parser.add_subparsers(dest="eval_command")
@@ -110,8 +116,12 @@ def run(args: argparse.Namespace) -> int:
         from i2cr.evals.sweep import run_sweep
 
         run_sweep(_request(args, []), args.alpha, args.beta_text, args.beta)
-    elif not args.report:
-        raise ValueError("give a command (suite, sweep) or --report")
+    elif not (args.report or args.compress):
+        raise ValueError("give a command (suite, sweep), --report or --compress")
+    if args.compress:
+        from i2cr.evals.records import pack_runs
+
+        print(f"packed {len(pack_runs(args.out))} results files")
     paths = build_report(args.out)
     print("report: " + ", ".join(str(p) for p in paths))
     return 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,9 @@ from i2cr.datasets import Sample
 from i2cr.dim.features import Features, featurize
 from i2cr.dim.model import DimFusion
 from i2cr.dim.train import TOP_KS, scores_of, top_k_accuracy
+from i2cr.errors import InputError
 from i2cr.evals.runner import RELEASED, shuffle_candidates
+from i2cr.jsonl import json_lines
 
 
 @dataclass
@@ -69,10 +70,10 @@ def format_rows(rows: list[RankingRow]) -> str:
 
 def _records(path: Path) -> dict[str, dict]:
     records = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            records[record["id"]] = record
+    for _, record in json_lines(path):
+        if isinstance(record, InputError):
+            raise record
+        records[record["id"]] = record
     return records
 
 

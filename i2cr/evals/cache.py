@@ -21,8 +21,8 @@ from langchain_core.outputs import ChatGeneration, Generation
 
 from i2cr.context import Context
 from i2cr.models.adapters import resolve_adapter
+from i2cr.models.cache_marker import CACHE_HIT
 from i2cr.models.chat import load_selector
-from i2cr.nodes.select import CACHE_HIT
 
 
 def adapter_fingerprint(adapter: str) -> str:

@@ -1,9 +1,10 @@
 """Run configurations over a dataset into resumable results files, one per configuration.
 
 Layout under the output folder: `runs/<dataset>/<order>/<config>.jsonl` (one record per
-mention, written by `i2cr.batch.run_batch`) and a `<config>.meta.json` beside it holding the
-full settings, the command, and the selector-cache counts of each session. `<order>` is
-`released` or `shuffled-<seed>`: each sample's candidates permuted by a seeded generator.
+mention, written by `i2cr.batch.run_batch`; `i2cr eval --compress` packs it as `.jsonl.gz`,
+which the next run on it unpacks) and a `<config>.meta.json` beside it holding the full
+settings, the command, and the selector-cache counts of each session. `<order>` is `released`
+or `shuffled-<seed>`: each sample's candidates permuted by a seeded generator.
 """
 
 from __future__ import annotations
@@ -25,10 +26,9 @@ from i2cr.datasets import Sample, load_release
 from i2cr.evals.baselines import DimRanking, EmbedderRanking, FirstCandidate
 from i2cr.evals.cache import attach_cache, detach_cache
 from i2cr.evals.configs import EvalConfig
+from i2cr.evals.records import PLAIN, RELEASED, RUNS, meta_path, unpack_for_run
 from i2cr.models.precision import resolve_precision
 
-RELEASED = "released"
-RUNS = "runs"
 CACHE_FILE = "selector_cache.sqlite"
 
 
@@ -115,11 +115,11 @@ def _comparable(settings: dict[str, Any], linker: str) -> dict[str, Any]:
     return {k: v for k, v in settings.items() if k not in unread}
 
 
-def _check_meta(meta_path: Path, settings: dict[str, Any], linker: str) -> dict[str, Any]:
+def _check_meta(meta_file: Path, settings: dict[str, Any], linker: str) -> dict[str, Any]:
     """The existing meta data, after checking the results were made with the same settings."""
-    if not meta_path.exists():
+    if not meta_file.exists():
         return {"sessions": []}
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
     # A field added to Context after the run counts as having had its default then.
     defaults = {f.name: f.default for f in fields(Context)}
     earlier = defaults | meta["settings"]
@@ -134,7 +134,7 @@ def _check_meta(meta_path: Path, settings: dict[str, Any], linker: str) -> dict[
     if changed:
         details = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
         raise ValueError(
-            f"{meta_path.with_suffix('').with_suffix('.jsonl')} was made with other settings "
+            f"{meta_file.with_suffix('').with_suffix(PLAIN)} was made with other settings "
             f"({details}); use another --out folder or delete those results"
         )
     return dict(meta)
@@ -165,13 +165,14 @@ def run_config(
 ) -> BatchSummary:
     """Link the samples with one configuration into `results` (resuming), and note the session."""
     context = Context(**{**request.settings, **config.settings})  # type: ignore[arg-type]
-    meta_path = results.with_suffix(".meta.json")
+    meta_file = meta_path(results)
     settings = {
         **asdict(context),
         "selector_adapter": context.adapter,
         "precision": resolve_precision(context.precision),
     }
-    meta = _check_meta(meta_path, settings, config.linker)
+    meta = _check_meta(meta_file, settings, config.linker)
+    unpack_for_run(results)  # a packed earlier run resumes as plain JSONL
     meta.update(config=config.name, group=config.group, label=config.title, settings=settings)
     started = time.time()
     session: dict[str, Any] = {
@@ -182,8 +183,8 @@ def run_config(
     }
     meta["sessions"].append(session)
     # Written before the run too, so a killed run still names its settings and command.
-    meta_path.parent.mkdir(parents=True, exist_ok=True)
-    meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    meta_file.parent.mkdir(parents=True, exist_ok=True)
+    meta_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     cache = None
     use_cache = request.cache and config.linker == "graph"
     engine: Engine = thread_engine
@@ -221,7 +222,7 @@ def run_config(
         if cache is not None:
             session.update(cache_lookups=cache.lookups, cache_hits=cache.hits)
             detach_cache(context, cache)
-        meta_path.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        meta_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return summary
 
 
@@ -242,7 +243,7 @@ def run_request(request: RunRequest) -> list[Path]:
     for seed in request.seeds:
         ordered = chosen if seed is None else shuffle_candidates(chosen, seed)
         for config in request.configs:
-            results = request.out / RUNS / label / order_name(seed) / f"{config.name}.jsonl"
+            results = request.out / RUNS / label / order_name(seed) / f"{config.name}{PLAIN}"
             print(f"{label} {order_name(seed)} {config.name}: {len(ordered)} mentions -> {results}")
             summary = run_config(ordered, config, results, request)
             print(

@@ -13,8 +13,9 @@ from typing import Any
 
 from i2cr.evals.configs import EvalConfig
 from i2cr.evals.metrics import gold_name, is_labelled, same_entity, wilson
-from i2cr.evals.report import markdown_table
-from i2cr.evals.runner import RELEASED, RunRequest, run_request
+from i2cr.evals.records import RELEASED, candidate_orders
+from i2cr.evals.runner import RunRequest, run_request
+from i2cr.evals.tables import markdown_table
 from i2cr.outcome import choose
 
 FALLBACKS = ("text_only", "best_score")
@@ -100,7 +101,7 @@ def sweep_section(dataset: str, runs: dict[str, Any]) -> list[str]:
     rows = sweep_rows(runs)
     if not rows:
         return []
-    orders = sorted(runs, key=lambda o: (o != RELEASED, o))
+    orders = candidate_orders(runs)
     header = ["alpha", "beta", "beta_text", "fallback", *(f"top-1 {o}" for o in orders)]
     cells = [
         [

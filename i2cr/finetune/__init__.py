@@ -4,8 +4,3 @@ Typical use (see README): `i2cr finetune data` builds the instruction JSONL from
 in the I2CR release format, `i2cr finetune train` trains a LoRA adapter on it, and
 `Context(selector="local:<base>", selector_adapter="<adapter folder>")` selects it.
 """
-
-from i2cr.models.adapters import SHIPPED_ADAPTERS
-
-SMOLLM2_WIKIMEL_ADAPTER = SHIPPED_ADAPTERS / "smollm2-wikimel"
-"""LoRA adapter for the 'smollm2' base, trained on WikiMEL train prompts with desc_chars=1."""

@@ -19,6 +19,7 @@ from i2cr import prompts
 from i2cr.context import Context, RankerKind
 from i2cr.datasets import Sample
 from i2cr.errors import InputError
+from i2cr.jsonl import json_lines
 from i2cr.models.embedder import EMBEDDING_CACHE_SIZE, embed
 from i2cr.models.local_chat import to_chat_messages
 from i2cr.ranking import embedder_texts, rank_candidates
@@ -186,20 +187,15 @@ def write_examples(examples: Iterable[InstructionExample], path: str | Path) -> 
 
 def read_examples(path: str | Path) -> Iterator[InstructionExample]:
     """Examples from a JSONL file written by `write_examples`, checked line by line."""
-    with Path(path).open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(f"{path}:{number}: not valid JSON ({err.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("messages"), list):
-                raise InputError(f"{path}:{number}: expected an object with 'messages'")
-            if not isinstance(row.get("answer"), str) or not row["answer"].strip():
-                raise InputError(f"{path}:{number}: missing 'answer'")
-            yield InstructionExample(
-                id=str(row.get("id", f"line:{number}")),
-                messages=row["messages"],
-                answer=row["answer"],
-            )
+    for number, row in json_lines(path):
+        if isinstance(row, InputError):
+            raise row
+        if not isinstance(row, dict) or not isinstance(row.get("messages"), list):
+            raise InputError(f"{path}:{number}: expected an object with 'messages'")
+        if not isinstance(row.get("answer"), str) or not row["answer"].strip():
+            raise InputError(f"{path}:{number}: missing 'answer'")
+        yield InstructionExample(
+            id=str(row.get("id", f"line:{number}")),
+            messages=row["messages"],
+            answer=row["answer"],
+        )

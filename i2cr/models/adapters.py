@@ -14,7 +14,7 @@ def resolve_adapter(spec: str) -> str:
     """A LoRA adapter folder or hub id for `spec`.
 
     The bare name of an adapter shipped with i2cr (a folder of `i2cr/assets/adapters`, such as
-    'smollm2-wikimel') is that folder, unless a path of that name exists here.
+    'smollm2-wikimel-emb5') is that folder, unless a path of that name exists here.
     """
     shipped = SHIPPED_ADAPTERS / spec
     if spec and not Path(spec).expanduser().exists() and shipped.is_dir():

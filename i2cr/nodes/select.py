@@ -11,6 +11,7 @@ from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
+from i2cr.models.cache_marker import CACHE_HIT
 from i2cr.models.chat import ask_selector, score_with_selector
 from i2cr.models.scoring import answer_for
 from i2cr.nodes.common import first_open_candidate, round_attempts, settings
@@ -26,7 +27,6 @@ from i2cr.selection import (
 )
 from i2cr.state import Attempt, Candidate, Decision, State
 
-CACHE_HIT = "cache_hit"
 CANNOT_SCORE = "selector_mode 'score': the selector returned no log-probabilities; TES generated"
 
 

@@ -1,0 +1,1 @@
+"""Stand-ins for the tests and benchmarks (standard library only; nothing here runs a model)."""
