@@ -91,5 +91,5 @@ def test_a_server_client_cannot_lift_the_budget():
 
 
 def test_a_negative_budget_is_refused():
-    with pytest.raises(SettingError, match="max_seconds_per_mention must be >= 0"):
+    with pytest.raises(SettingError, match="max_seconds_per_mention must be at least 0"):
         Context(max_seconds_per_mention=-1)

@@ -1,0 +1,132 @@
+"""The method's run settings: thresholds, rounds, rules, ranking, switches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from i2cr.context.kinds import MAX_CANDIDATE_COUNT, RankerKind
+from i2cr.context.setting import setting
+from i2cr.selection import FUZZY_MARGIN, FUZZY_MIN_SCORE
+
+
+@dataclass(kw_only=True)
+class MethodSettings:
+    """The method's run settings: thresholds, rounds, rules, ranking, switches."""
+
+    iav_without_encoder: Literal["text", "skip"] = setting(
+        "text",
+        "IAV when no image encoder or no image is available: 'text' scores the image's text "
+        "clues against the entity description with the embedder (threshold beta_text); 'skip' "
+        "accepts the ICR answer.",
+    )
+    alpha: float = setting(
+        0.5,
+        "ICR threshold: the try's `icr_rule` score must exceed it (chosen on WikiMEL dev by "
+        "`i2cr eval sweep`, with the default selector).",
+    )
+    icr_rule: Literal["absolute", "margin", "zscore"] = setting(
+        "absolute",
+        "ICR's score: 'absolute' is cosine(mention side, entity side) (the paper); relative to "
+        "the candidate set, 'margin' is that cosine minus the best one of the other candidates "
+        "(alpha near 0, negative to let close seconds pass) and 'zscore' its standard score "
+        "among all candidates' cosines.",
+    )
+    icr_all_failed: Literal["best_try", "nil"] = setting(
+        "best_try",
+        "When every try of a round fails ICR: keep the try with the best score (the method), or"
+        " answer NIL (with `allow_nil`: no candidate is consistent).",
+    )
+    beta: float = setting(
+        31.0, "IAV threshold on CLIP's logit scale (100 x cosine).", between=(-100.0, 100.0)
+    )
+    beta_text: float = setting(
+        0.05,
+        "IAV threshold (cosine) for the text stand-in of the image (chosen on WikiMEL dev by "
+        "`i2cr eval sweep`, with the default selector).",
+        between=(-1.0, 1.0),
+    )
+    k: int = setting(
+        10,
+        "Candidates retrieved from the knowledge graph.",
+        at_least=1,
+        at_most=MAX_CANDIDATE_COUNT,
+    )
+    max_reselect: int = setting(
+        3, "Re-selections allowed per round after an ICR failure.", at_least=0
+    )
+    clue_order: str = setting(
+        "ocr,caption,dense_caption,tags",
+        "Image-to-text tools for the VIF rounds, in order, comma-separated.",
+    )
+    clue_rounds: Literal["one_per_round", "all_in_one"] = setting(
+        "one_per_round",
+        "VIF rounds: one tool's clue per round (the method), or every tool's clue together in a"
+        " single round (the paper's all-clues ablation).",
+    )
+    fallback: Literal["text_only", "best_score"] = setting(
+        "text_only",
+        "Answer when every clue is spent and IAV never passed: the text-only round's entity "
+        "(reference code) or the best-scoring try (paper).",
+    )
+    unmatched_answer: Literal["reference", "ranker", "fuzzy"] = setting(
+        "ranker",
+        "What a try does when the selector repeats an excluded entity or names no candidate: "
+        "'reference' lets the answer stand, so the repeat fails ICR again and an unnamed answer"
+        " fails as a try (the reference code); 'ranker' takes the first stage's best candidate "
+        "not yet excluded; 'fuzzy' the open candidate whose name is closest to the answer "
+        "(rapidfuzz WRatio, no threshold). 'ranker' was best on WikiMEL dev (`i2cr eval suite "
+        "--suite rules`).",
+    )
+    fuzzy_min_score: float = setting(
+        FUZZY_MIN_SCORE,
+        "An answer matches a candidate name fuzzily only with a rapidfuzz WRatio of at least "
+        "this (0-100).",
+        between=(0.0, 100.0),
+    )
+    fuzzy_margin: float = setting(
+        FUZZY_MARGIN,
+        "A fuzzy match must also lead the next closest candidate name by this many WRatio points.",
+        between=(0.0, 100.0),
+    )
+    top_k_rule: Literal["first_stage", "checked"] = setting(
+        "first_stage",
+        "Ranked output: 'first_stage' puts the answer first, then the candidates in the first "
+        "stage's order; 'checked' (the paper) ranks the entities chosen across tries and rounds"
+        " first, passed before failed, then the rest.",
+    )
+    top_k: int = setting(
+        5, "Entities in the ranked output.", at_least=1, at_most=MAX_CANDIDATE_COUNT
+    )
+    allow_nil: bool = setting(False, "Let the selector answer NIL (entity not in the KG).")
+    use_icr: bool = setting(True, "Run ICR (ablation switch).")
+    use_iav: bool = setting(True, "Run IAV (ablation switch).")
+    use_vif: bool = setting(True, "Run VIF (ablation switch).")
+    desc_chars: int = setting(
+        120,
+        "Entity descriptions in the prompt keep whole sentences up to at least this many "
+        "characters.",
+        at_least=1,
+    )
+    kg_retrieval: Literal["fuzzy", "hybrid"] = setting(
+        "fuzzy",
+        "How mentions without candidates get them from the KG: 'fuzzy' names and aliases "
+        "(rapidfuzz), or 'hybrid': aliases with priors, fuzzy names and the dense index of "
+        "`i2cr kg embed` (when built) fused by reciprocal rank fusion (a store built with its "
+        "alias priors; a PostgreSQL store has no dense index).",
+    )
+    ranker: RankerKind = setting(
+        "embedder",
+        "First stage before TES: 'dim' re-orders the candidates with the trained DIM fusion "
+        "ranker (i2cr.dim), 'embedder' by the embedder's cosine of mention and entity text (the"
+        " first stage the shipped SmolLM2 adapter was trained behind); both keep the best "
+        "ranker_keep. Candidates retrieved from the KG keep the search's string and prior "
+        "signals: 'embedder' fuses its order with the search's (reciprocal rank fusion). 'none'"
+        " keeps the given or retrieved order (the paper's setup).",
+    )
+    ranker_keep: int = setting(
+        5,
+        "Candidates kept after the ranker re-orders them.",
+        at_least=1,
+        at_most=MAX_CANDIDATE_COUNT,
+    )
