@@ -19,7 +19,11 @@ class MalformedLine(InputError):
     def __init__(self, path: str | Path, number: int, reason: str) -> None:
         """The error of line `number` of `path`."""
         super().__init__(f"{path}:{number}: {reason}")
-        self.reason = reason
+        self.path, self.number, self.reason = path, number, reason
+
+    def __reduce__(self) -> tuple[type[MalformedLine], tuple[str | Path, int, str]]:
+        """Pickle by the arguments (a bad row travels to a Ray worker as its error)."""
+        return type(self), (self.path, self.number, self.reason)
 
 
 def open_lines(path: str | Path) -> IO[str]:
