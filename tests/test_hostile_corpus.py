@@ -267,6 +267,7 @@ def test_a_hostile_corpus_is_recorded_row_by_row_within_bounds(tmp_path, listene
         "candidate_without_name",
         "integer_mention",
         "integer_candidate_name",
+        "list_context",
         "integer_image",
         "null_sample",
         "string_sample",
