@@ -19,7 +19,7 @@ from i2cr.selection import FUZZY_MARGIN, FUZZY_MIN_SCORE
 CLUE_TOOLS = ("ocr", "caption", "dense_caption", "tags")
 
 ENV_PREFIX = "I2CR_"
-RankerKind = Literal["none", "embedder", "dim"]
+RankerKind = Literal["none", "embedder", "dim", "cross_encoder"]
 
 # What touches the server's disk, network, models or shared limits: set by whoever starts the
 # process (environment, CLI, a Context built in Python), never by a server client's run context.
@@ -175,13 +175,16 @@ class Context:
             "(chosen on WikiMEL dev by `i2cr eval sweep`, with the default selector)."
         },
     )
-    icr_rule: Literal["absolute", "margin", "zscore"] = field(
+    icr_rule: Literal["absolute", "margin", "zscore", "ranker_margin"] = field(
         default="absolute",
         metadata={
             "description": "ICR's score: 'absolute' is cosine(mention side, entity side) "
             "(the paper); relative to the candidate set, 'margin' is that cosine minus the "
             "best one of the other candidates (alpha near 0, negative to let close seconds "
-            "pass) and 'zscore' its standard score among all candidates' cosines."
+            "pass) and 'zscore' its standard score among all candidates' cosines. "
+            "'ranker_margin' (ranker='cross_encoder') is the cross-encoder's score of the "
+            "try minus the best other candidate's, the round's clue read with the context "
+            "(logits: alpha 0 passes only the ranker's first, negative ones close seconds)."
         },
     )
     icr_all_failed: Literal["best_try", "nil"] = field(
@@ -339,12 +342,15 @@ class Context:
     ranker: RankerKind = field(
         default="embedder",
         metadata={
-            "description": "First stage before TES: 'dim' re-orders the candidates with the "
+            "description": "First stage before TES: 'cross_encoder' re-orders the candidates "
+            "by a cross-encoder trained on WikiMEL train (i2cr.cross_encoder: mention, context "
+            "and caption read with each entity's name and description), 'dim' with the "
             "trained DIM fusion ranker (i2cr.dim), 'embedder' by the embedder's cosine of mention "
             "and entity text (the first stage the shipped SmolLM2 adapter was trained behind); "
-            "both keep the best ranker_keep. Candidates retrieved from the KG keep the search's "
-            "string and prior signals: 'embedder' fuses its order with the search's (reciprocal "
-            "rank fusion). 'none' keeps the given or retrieved order (the paper's setup)."
+            "all keep the best ranker_keep. Candidates retrieved from the KG keep the search's "
+            "string and prior signals: 'embedder' and 'cross_encoder' fuse their order with "
+            "the search's (reciprocal rank fusion). 'none' keeps the given or retrieved order "
+            "(the paper's setup)."
         },
     )
     ranker_keep: int = field(
@@ -352,7 +358,18 @@ class Context:
     )
     ranker_weights: str = field(
         default="",
-        metadata={"description": "Folder of DIM weights; empty: the weights shipped with i2cr."},
+        metadata={
+            "description": "Folder of the trained ranker's weights (DIM or cross-encoder); "
+            "empty: the ones shipped with i2cr."
+        },
+    )
+    ranker_nil: bool = field(
+        default=False,
+        metadata={
+            "description": "With allow_nil and ranker='cross_encoder': answer NIL, without "
+            "asking the selector, when no candidate's cross-encoder score reaches the NIL "
+            "threshold saved with its weights (learned by `i2cr cross nil --save`)."
+        },
     )
     image_root: str = field(
         default="",
@@ -451,6 +468,11 @@ class Context:
                 raise SettingError(
                     f"{name} must be between {low:g} and {high:g}, got {getattr(self, name)}"
                 )
+        needs_cross_encoder = self.icr_rule == "ranker_margin" or self.ranker_nil
+        if needs_cross_encoder and self.ranker != "cross_encoder":
+            raise SettingError(
+                "icr_rule='ranker_margin' and ranker_nil need ranker='cross_encoder'"
+            )
         self.provider_for("ocr")
 
     def _score_ranges(self) -> dict[str, tuple[float, float]]:

@@ -48,6 +48,41 @@ def embedder_order(
     return best_first(embedder_scores(embedder, mention, context, candidates, precision=precision))
 
 
+def cross_encoder_scores(
+    settings: Context,
+    *,
+    mention: str,
+    context: str,
+    candidates: list[Candidate],
+    clues: Mapping[str, str] | None = None,
+) -> list[float]:
+    """The cross-encoder's score of each candidate (`ranker_weights`, else the shipped one)."""
+    from i2cr.cross_encoder.ranker import load_cross_encoder
+
+    return load_cross_encoder(settings.ranker_weights).scores(
+        mention=mention, context=context, candidates=candidates, clues=clues
+    )
+
+
+def ranker_says_nil(
+    settings: Context,
+    *,
+    mention: str,
+    context: str,
+    candidates: list[Candidate],
+    clues: Mapping[str, str] | None = None,
+) -> bool:
+    """The NIL rule (`ranker_nil`, `allow_nil`): no cross-encoder score reaches its threshold."""
+    if not (settings.ranker_nil and settings.allow_nil and settings.ranker == "cross_encoder"):
+        return False
+    from i2cr.cross_encoder.ranker import load_cross_encoder
+
+    ranker = load_cross_encoder(settings.ranker_weights)
+    return ranker.says_nil(
+        ranker.scores(mention=mention, context=context, candidates=candidates, clues=clues)
+    )
+
+
 def rank_candidates(
     settings: Context,
     *,
@@ -60,9 +95,9 @@ def rank_candidates(
 ) -> list[Candidate]:
     """The candidates in the ranker's order, the best `ranker_keep` of them (as is for 'none').
 
-    `retrieved` candidates come from a KG search, best first: the embedder ranker then fuses
-    its order with the search's (reciprocal rank fusion), so the string and prior signals the
-    search ranked by are kept, not replaced by cosine alone.
+    `retrieved` candidates come from a KG search, best first: the embedder and cross-encoder
+    rankers then fuse their order with the search's (reciprocal rank fusion), so the string
+    and prior signals the search ranked by are kept, not replaced by one score alone.
     """
     if settings.ranker == "none":
         return candidates
@@ -70,8 +105,12 @@ def rank_candidates(
         order = embedder_order(
             settings.embedder, mention, context, candidates, precision=settings.precision
         )
-        if retrieved:
-            order = fuse([list(range(len(candidates))), order])
+    elif settings.ranker == "cross_encoder":
+        order = best_first(
+            cross_encoder_scores(
+                settings, mention=mention, context=context, candidates=candidates, clues=clues
+            )
+        )
     else:
         from i2cr.dim.ranker import load_ranker
 
@@ -83,4 +122,6 @@ def rank_candidates(
             image=image,
             precision=settings.precision,
         )
+    if retrieved and settings.ranker != "dim":
+        order = fuse([list(range(len(candidates))), order])
     return [candidates[i] for i in order[: settings.ranker_keep]]

@@ -10,7 +10,7 @@ from i2cr.context import Context
 from i2cr.nodes.common import settings
 from i2cr.state import Attempt, Candidate, LinkResult, RankedEntity, State
 
-NIL_DECISIONS = {"nil", "icr_nil"}
+NIL_DECISIONS = {"nil", "icr_nil", "ranker_nil"}
 ROUND_CLOSING = {
     *NIL_DECISIONS,
     "selected",
@@ -44,6 +44,8 @@ def choose(attempts: list[Attempt], fallback: str) -> tuple[Attempt, str]:
         return last, f"round {last['round']}: selector answered NIL"
     if last["decision"] == "icr_nil":
         return last, f"round {last['round']}: every try failed ICR, NIL"
+    if last["decision"] == "ranker_nil":
+        return last, "first stage: no candidate reaches the ranker's NIL threshold"
     # A round's best-of-failed try that then passes IAV is accepted, as in the method.
     if last["decision"] == "iav_pass" or verified(last):
         return last, f"round {last['round']}: {last['decision']}"
@@ -117,7 +119,7 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         nil=is_nil,
         decided_by=decided_by,
         top_k=rank(answer, state.attempts, state.candidates, context.top_k, context.top_k_rule),
-        selector_calls=len(state.attempts),
+        selector_calls=sum(a["decision"] != "ranker_nil" for a in state.attempts),
         selector_cached=sum(a["cached"] for a in state.attempts),
         rounds=state.round + 1,
     )

@@ -19,6 +19,7 @@ from i2cr.nodes.common import (
     round_attempts,
     settings,
 )
+from i2cr.ranking import cross_encoder_scores
 from i2cr.selection import display_name
 from i2cr.state import Attempt, State
 
@@ -44,7 +45,21 @@ def mention_text(state: State, selected: int | None = None) -> str:
 
 
 def icr_score(state: State, context: Context, selected: int) -> float:
-    """The try's score under `icr_rule`: its cosine, or that cosine relative to the others'."""
+    """The try's score under `icr_rule`: its cosine, or that cosine relative to the others'.
+
+    'ranker_margin' scores by the cross-encoder instead, relative to the others.
+    """
+    if context.icr_rule == "ranker_margin":
+        said = " ".join(p.strip() for p in (state.context, state.clue) if p and p.strip())
+        ranked = cross_encoder_scores(
+            context,
+            mention=state.mention,
+            context=said,
+            candidates=state.candidates,
+            clues=state.clues,
+        )
+        others = [s for i, s in enumerate(ranked) if i != selected]
+        return ranked[selected] - max(others, default=ranked[selected])
     mention_side = mention_text(state, selected)
     if context.icr_rule == "absolute":
         entity_side = [entity_text(state.candidates[selected])]
