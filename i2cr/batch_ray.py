@@ -11,7 +11,6 @@ threads. With no address Ray starts on this machine for the run and stops after 
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import queue
 import re
@@ -98,7 +97,8 @@ class RayEngine:
             _start(ray, self.address, workers, self.cpus_per_worker)
         actors: list[Any] = []
         try:
-            _check_capacity(ray, self.address, workers, self.cpus_per_worker)
+            cpus = ray.cluster_resources().get("CPU", 0)
+            _check_capacity(cpus, self.address, workers, self.cpus_per_worker)
             worker = ray.remote(num_cpus=self.cpus_per_worker)(LinkerWorker)
             selector = registered_chat_model(context.selector)
             shared = ray.put(_shipped(graph))
@@ -170,10 +170,14 @@ def _import_ray(address: str | None) -> ModuleType:
 
 
 def _start(ray: ModuleType, address: str | None, workers: int, cpus_per_worker: float) -> None:
-    """Join the cluster at `address`, or start Ray on this machine with CPUs for the workers."""
+    """Join the cluster at `address`, or start Ray on this machine with the CPUs it has.
+
+    More workers than this machine's CPUs are refused before Ray starts (no actor process).
+    """
     if address is None:
-        cpus = max(os.cpu_count() or 1, math.ceil(workers * cpus_per_worker))
-        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        _check_capacity(float(cpus or 1), address, workers, cpus_per_worker)
+        ray.init(num_cpus=cpus or 1, include_dashboard=False, log_to_driver=False)
         return
     try:
         ray.init(address=address, log_to_driver=False)
@@ -192,11 +196,8 @@ def _check_reachable(address: str) -> None:
         raise RayEngineError(f"no Ray cluster answers at {address}: {err}") from err
 
 
-def _check_capacity(
-    ray: ModuleType, address: str | None, workers: int, cpus_per_worker: float
-) -> None:
+def _check_capacity(cpus: float, address: str | None, workers: int, cpus_per_worker: float) -> None:
     """Refuse more workers than the cluster has CPUs for (their actors would wait forever)."""
-    cpus = ray.cluster_resources().get("CPU", 0)
     if workers * cpus_per_worker > cpus:
         where = f"the Ray cluster at {address}" if address else "this machine's Ray"
         raise RayEngineError(

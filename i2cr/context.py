@@ -19,6 +19,8 @@ from i2cr.selection import FUZZY_MARGIN, FUZZY_MIN_SCORE
 CLUE_TOOLS = ("ocr", "caption", "dense_caption", "tags")
 
 ENV_PREFIX = "I2CR_"
+# The most candidates a count setting (k, top_k, ranker_keep) may name.
+MAX_CANDIDATE_COUNT = 1000
 RankerKind = Literal["none", "embedder", "dim", "cross_encoder"]
 
 # What touches the server's disk, network, models or shared limits: set by whoever starts the
@@ -53,6 +55,8 @@ OPERATOR_SETTINGS = frozenset(
         "max_candidates",
         "max_prompt_chars",
         "max_seconds_per_mention",
+        "client_commands",
+        "client_state_writes",
     }
 )
 
@@ -419,6 +423,25 @@ class Context:
         },
     )
 
+    client_commands: bool = field(
+        default=False,
+        metadata={
+            "description": "Operator setting of a LangGraph server: whether its clients may "
+            "send run commands (`command`: update, goto, resume). Off: such a run is refused "
+            "with HTTP 403 naming I2CR_CLIENT_COMMANDS. On, every node still checks the state "
+            "it is given against the input limits."
+        },
+    )
+    client_state_writes: bool = field(
+        default=False,
+        metadata={
+            "description": "Operator setting of a LangGraph server: whether its clients may "
+            "write thread state (POST /threads/{id}/state, threads created with supersteps). "
+            "Off: refused with HTTP 403 naming I2CR_CLIENT_STATE_WRITES. On, every node still "
+            "checks the state it is given against the input limits."
+        },
+    )
+
     def __post_init__(self) -> None:
         """Apply `I2CR_*` overrides to fields at their default, convert, then check ranges.
 
@@ -456,6 +479,11 @@ class Context:
         ):
             if getattr(self, name) < 1:
                 raise SettingError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("k", "top_k", "ranker_keep"):
+            if getattr(self, name) > MAX_CANDIDATE_COUNT:
+                raise SettingError(
+                    f"{name} must be at most {MAX_CANDIDATE_COUNT}, got {getattr(self, name)}"
+                )
         if self.max_reselect < 0:
             raise SettingError(f"max_reselect must be >= 0, got {self.max_reselect}")
         if not self.selector_timeout_s > 0:

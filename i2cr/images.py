@@ -64,13 +64,13 @@ def run_context() -> Context:
     from langgraph.runtime import get_runtime
 
     from i2cr.context import Context
-    from i2cr.serving import run_settings
+    from i2cr.runs import this_run
 
     try:
         runtime = get_runtime(Context)
     except (RuntimeError, KeyError):
         return Context()
-    return run_settings(runtime)
+    return this_run(runtime).settings
 
 
 def load_image(source: ImageSource, limits: ImageLimits | None = None) -> LoadedImage:

@@ -39,12 +39,16 @@ def check_input(state: InputState, settings: Context, *, served: bool) -> Checke
     An image the run may not read (outside the image root) becomes no image, with a warning.
     """
     warnings: list[str] = []
-    mention = bounded_text("mention", state.mention, settings.max_mention_chars, warnings)
+    mention = bounded_text(
+        "mention", state.mention, settings.max_mention_chars, warnings, "max_mention_chars"
+    )
     if not mention.strip():
         raise InputError("the mention is empty or missing: give the text span to link")
     checked = CheckedInput(
         mention=mention,
-        context=bounded_text("context", state.context, settings.max_context_chars, warnings),
+        context=bounded_text(
+            "context", state.context, settings.max_context_chars, warnings, "max_context_chars"
+        ),
         candidates=bounded_candidates(state.candidates, settings, warnings),
         clues=bounded_clues(state.clues, settings.max_clue_chars, warnings),
         image=None,
@@ -54,10 +58,11 @@ def check_input(state: InputState, settings: Context, *, served: bool) -> Checke
     return checked
 
 
-def bounded_text(name: str, value: object, limit: int, warnings: list[str]) -> str:
-    """The text without control characters, cut to `limit` characters (a warning for each).
+def bounded_text(name: str, value: object, limit: int, warnings: list[str], setting: str) -> str:
+    """The text without control characters, cut to `limit` characters.
 
-    None is empty text.
+    Each change is a warning; a cut names the `setting` that holds the limit. None is empty
+    text.
     """
     if value is None:
         return ""
@@ -67,7 +72,7 @@ def bounded_text(name: str, value: object, limit: int, warnings: list[str]) -> s
     if removed:
         warnings.append(f"{removed} control characters removed from {name}")
     if len(value) > limit:
-        warnings.append(f"{name} cut from {len(value)} to {limit} characters")
+        warnings.append(f"{name} cut from {len(value)} to {limit} characters ({setting})")
         return value[:limit]
     return value
 
@@ -88,7 +93,8 @@ def bounded_candidates(
         )
     if len(candidates) > settings.max_candidates:
         warnings.append(
-            f"{len(candidates)} candidates given, the first {settings.max_candidates} kept"
+            f"{len(candidates)} candidates given, the first {settings.max_candidates} kept "
+            "(max_candidates)"
         )
         candidates = candidates[: settings.max_candidates]
     cut: list[str] = []
@@ -98,6 +104,7 @@ def bounded_candidates(
     if cut:
         warnings.append(
             f"descriptions of {len(cut)} candidates cut to {settings.max_desc_chars} characters "
+            "(max_desc_chars) "
             f"({', '.join(cut[:5])}{', ...' if len(cut) > 5 else ''})"
         )
     return kept
@@ -113,7 +120,8 @@ def bounded_clues(clues: object, limit: int, warnings: list[str]) -> dict[str, s
     if unknown:
         raise InputError(f"clues name unknown tools {unknown}; the tools are {list(CLUE_TOOLS)}")
     return {
-        tool: bounded_text(f"clue {tool}", text, limit, warnings) for tool, text in clues.items()
+        tool: bounded_text(f"clue {tool}", text, limit, warnings, "max_clue_chars")
+        for tool, text in clues.items()
     }
 
 

@@ -8,8 +8,8 @@ from i2cr.context import Context
 from i2cr.kg.fusion import fuse
 from i2cr.models.embedder import cosine
 from i2cr.models.precision import Precision
-from i2cr.nodes.common import entity_text
 from i2cr.state import Candidate
+from i2cr.texts import entity_text
 
 
 def embedder_texts(mention: str, context: str, candidates: list[Candidate]) -> list[str]:

@@ -59,6 +59,32 @@ def cut_at_word(text: str, limit: int) -> str:
     return (cut.rsplit(None, 1)[0] if " " in cut.strip() else cut) + "…"
 
 
+_STEERING = re.compile("|".join(f"(?:{p})" for p in prompts.STEERING_PATTERNS), re.IGNORECASE)
+_SPECIAL_TAG = re.compile(prompts.SPECIAL_TAG_PATTERN)
+
+
+def as_data(text: str) -> str:
+    """`text` as the prompt quotes it: without sentences that address the selector or tags.
+
+    Text with neither comes back unchanged, so ordinary prompts stay byte for byte the same.
+    """
+    if not _STEERING.search(text) and not _SPECIAL_TAG.search(text):
+        return text
+    kept = [s for s in _SENTENCE_END.split(text) if not _STEERING.search(s)]
+    return _SPECIAL_TAG.sub("", " ".join(kept)).strip()
+
+
+def steering_fields(
+    *, mention: str, context: str, clue: str, candidates: list[Candidate]
+) -> list[str]:
+    """Which data texts `as_data` changes (for the run's warning)."""
+    texts = {"mention": mention, "context": context, "clue": clue}
+    for i, candidate in enumerate(candidates, start=1):
+        texts[f"candidate #{i}'s name"] = candidate["name"]
+        texts[f"candidate #{i}'s description"] = candidate.get("desc", "")
+    return [where for where, text in texts.items() if text and as_data(text) != text]
+
+
 def build_messages(
     *,
     mention: str,
@@ -69,21 +95,30 @@ def build_messages(
     allow_nil: bool = False,
     desc_chars: int = 120,
 ) -> list[BaseMessage]:
-    """The I2CR selection prompt: system instruction and the `GIVEN:` ask dict."""
+    """The I2CR selection prompt: system instruction and the `GIVEN:` ask dict.
+
+    The ask dict is written as a Python literal, so every data text is a quoted string with
+    its line breaks and quotes escaped: no line of data can start a line of the prompt. Each
+    text goes through `as_data` first.
+    """
     ask_dict: dict[str, object] = {
-        prompts.MENTION_KEY: mention,
-        prompts.CONTEXT_KEY: context,
+        prompts.MENTION_KEY: as_data(mention),
+        prompts.CONTEXT_KEY: as_data(context),
     }
     if clue:
-        ask_dict[prompts.CLUE_KEY] = prompts.CLUE_PREFIX + clue
+        ask_dict[prompts.CLUE_KEY] = prompts.CLUE_PREFIX + as_data(clue)
     ask_dict[prompts.CANDIDATES_KEY] = {
-        f"{i}. {display_name(c['name'])}": lead_sentences(c.get("desc", ""), desc_chars)
+        f"{i}. {as_data(display_name(c['name']))}": lead_sentences(
+            as_data(c.get("desc", "")), desc_chars
+        )
         for i, c in enumerate(candidates, start=1)
     }
     system = prompts.SYSTEM_PROMPT
     if allow_nil:
         system = f"{system}\n{prompts.NIL_INSTRUCTION}"
-    notes = "".join("\n " + prompts.EXCLUSION_NOTE.format(name=display_name(n)) for n in excluded)
+    notes = "".join(
+        "\n " + prompts.EXCLUSION_NOTE.format(name=as_data(display_name(n))) for n in excluded
+    )
     user = prompts.USER_PROMPT.format(ask_dict=ask_dict, notes=notes)
     return [SystemMessage(content=system), HumanMessage(content=user)]
 

@@ -1,13 +1,22 @@
-"""The HTTP app `langgraph.json` adds to a LangGraph server: run requests checked at the door.
+"""The HTTP app `langgraph.json` adds to a LangGraph server: client requests checked at the door.
 
-LangGraph Server applies this app's middleware to its own routes. For every request that
-creates runs it
+LangGraph Server applies this app's middleware to its own routes. Whatever a client sends is
+untrusted, on every route that takes settings or state:
 
-- refuses a `context` naming fields `Context` does not have (LangGraph would drop them
-  silently, so a misspelt setting would run with its default), with a 422 naming them;
-- makes `on_disconnect` default to `cancel` for `/runs/wait` and `/runs/stream`, so a run
-  whose client has gone stops at its next step instead of holding the server (LangGraph's
-  default is `continue`; a client may still ask for it).
+- settings: a `context` or `config.configurable` naming a field that is not a setting is
+  refused with 422 naming it (LangGraph would drop it silently, so a misspelt setting would
+  run with its default), one naming an operator setting with 403; on runs (`/runs`, `/wait`,
+  `/stream`, `/batch`, on a thread or not), crons (create and update) and assistants (create
+  and update);
+- run commands (`command`) and thread state writes (`POST /threads/{id}/state`, a thread
+  created with `supersteps`) are refused with 403 unless the operator allows them
+  (`I2CR_CLIENT_COMMANDS`, `I2CR_CLIENT_STATE_WRITES`); a `webhook` (the server calling a
+  client's URL) always is;
+- `on_disconnect` defaults to `cancel` for `/runs/wait` and `/runs/stream`, so a run whose
+  client has gone stops at its next step (LangGraph's default is `continue`; a client may
+  still ask for it).
+
+Behind the door, every node of the graph checks the state it is given (`i2cr.graph.guard`).
 """
 
 from __future__ import annotations
@@ -15,13 +24,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import fields
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, get_type_hints
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from i2cr.context import Context
+from i2cr.context import ENV_PREFIX, OPERATOR_SETTINGS, Context, coerce_setting
+from i2cr.errors import SettingError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -29,47 +39,133 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-RUN_CREATION = re.compile(r"^(?:/threads/[^/]+)?/runs(?P<kind>/wait|/stream|/batch|/crons)?/?$")
+RUNS = re.compile(r"^(?:/threads/[^/]+)?/runs(?P<kind>/wait|/stream|/batch)?/?$")
+CRONS = re.compile(r"^(?:/threads/[^/]+)?/runs/crons(?:/[^/]+)?/?$")
+ASSISTANTS = re.compile(r"^/assistants(?:/[^/]+)?/?$")
+THREAD_STATE = re.compile(r"^/threads/[^/]+/state/?$")
+THREADS = re.compile(r"^/threads/?$")
 SETTINGS = frozenset(f.name for f in fields(Context))
+HINTS = get_type_hints(Context)
+# What LangGraph itself reads from `configurable`: the thread and checkpoint to run on.
+LANGGRAPH_CONFIGURABLE = frozenset({"thread_id", "checkpoint_id", "checkpoint_ns"})
 
 
-def unknown_settings(run: object) -> list[str]:
-    """Fields of a run payload's `context` that are not settings."""
-    context = run.get("context") if isinstance(run, dict) else None
-    return sorted(set(context) - SETTINGS) if isinstance(context, dict) else []
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is refused: an HTTP status and a message naming what to change."""
+
+    status: int
+    detail: str
 
 
-def checked_runs(body: Any, kind: str | None) -> tuple[Any, list[str]]:
-    """The run payload(s) with `on_disconnect` defaulted, and the unknown context fields."""
-    runs = body if kind == "/batch" and isinstance(body, list) else [body]
-    unknown = sorted({name for run in runs for name in unknown_settings(run)})
-    if kind in ("/wait", "/stream") and isinstance(body, dict):
+def unknown_settings(payload: object) -> list[str]:
+    """Fields of a payload's `context` and `config.configurable` that are not settings."""
+    context, configurable = _settings_of(payload)
+    unknown = set(context) - SETTINGS
+    unknown |= set(configurable) - SETTINGS - LANGGRAPH_CONFIGURABLE
+    return sorted(unknown)
+
+
+def operator_settings_changed(payload: object, operator: Context) -> list[str]:
+    """The operator settings a payload asks to change."""
+    context, configurable = _settings_of(payload)
+    changed = []
+    for name, value in {**configurable, **context}.items():
+        if name not in OPERATOR_SETTINGS:
+            continue
+        try:
+            same = coerce_setting(name, value, HINTS[name]) == getattr(operator, name)
+        except SettingError:
+            same = False
+        if not same:
+            changed.append(name)
+    return sorted(changed)
+
+
+def _settings_of(payload: object) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not isinstance(payload, dict):
+        return {}, {}
+    context = payload.get("context")
+    config = payload.get("config")
+    configurable = config.get("configurable") if isinstance(config, dict) else None
+    return (
+        context if isinstance(context, dict) else {},
+        configurable if isinstance(configurable, dict) else {},
+    )
+
+
+def check_request(method: str, path: str, body: Any, operator: Context) -> Refusal | None:
+    """The refusal of a client request, or None when it may go on (`body` may be amended)."""
+    if method == "POST" and THREAD_STATE.match(path):
+        return _not_allowed("thread state writes", "client_state_writes", operator)
+    if method == "POST" and THREADS.match(path) and isinstance(body, dict):
+        if body.get("supersteps"):
+            return _not_allowed("threads created with supersteps", "client_state_writes", operator)
+        return None
+    runs = RUNS.match(path) if method == "POST" else None
+    takes_settings = (
+        runs is not None
+        or (method in ("POST", "PATCH") and CRONS.match(path))
+        or (method in ("POST", "PATCH") and ASSISTANTS.match(path))
+    )
+    if not takes_settings:
+        return None
+    payloads = body if runs and runs["kind"] == "/batch" and isinstance(body, list) else [body]
+    refusal = _check_payloads(payloads, operator)
+    if refusal is None and runs and runs["kind"] in ("/wait", "/stream") and isinstance(body, dict):
         body.setdefault("on_disconnect", "cancel")
-    return body, unknown
+    return refusal
+
+
+def _check_payloads(payloads: list[Any], operator: Context) -> Refusal | None:
+    unknown = sorted({name for payload in payloads for name in unknown_settings(payload)})
+    if unknown:
+        known = ", ".join(sorted(SETTINGS))
+        return Refusal(422, f"unknown context settings {unknown}; the settings are: {known}")
+    changed = sorted({n for p in payloads for n in operator_settings_changed(p, operator)})
+    if changed:
+        variables = ", ".join(ENV_PREFIX + name.upper() for name in changed)
+        return Refusal(
+            403,
+            f"a run's context cannot set {', '.join(changed)}: these are server settings, set "
+            f"by whoever starts the server ({variables})",
+        )
+    for payload in payloads:
+        if isinstance(payload, dict) and payload.get("webhook"):
+            return Refusal(403, "webhooks are refused: this server calls no client's URL")
+        if isinstance(payload, dict) and payload.get("command") is not None:
+            return _not_allowed("run commands", "client_commands", operator)
+    return None
+
+
+def _not_allowed(what: str, setting: str, operator: Context) -> Refusal | None:
+    if getattr(operator, setting):
+        return None
+    variable = ENV_PREFIX + setting.upper()
+    return Refusal(403, f"{what} are not accepted from clients of this server ({variable}=false)")
 
 
 class RunRequestCheck:
-    """ASGI middleware applying `checked_runs` to the requests that create runs."""
+    """ASGI middleware applying `check_request` to every JSON request with a body."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check a run-creating POST, then hand the request on."""
-        match = RUN_CREATION.match(scope.get("path", "")) if scope["type"] == "http" else None
-        if match is None or scope.get("method") != "POST":
+        """Check a request that writes, then hand it on."""
+        method = scope.get("method") if scope["type"] == "http" else None
+        if method not in ("POST", "PATCH", "PUT"):
             await self.app(scope, receive, send)
             return
         raw = await read_body(receive)
         try:
-            body, unknown = checked_runs(json.loads(raw), match["kind"])
+            body = json.loads(raw)
         except ValueError:
             await self.app(scope, replay(raw, receive), send)  # the server reports bad JSON
             return
-        if unknown:
-            known = ", ".join(sorted(SETTINGS))
-            detail = f"unknown context settings {unknown}; the settings are: {known}"
-            await send_json(send, 422, {"detail": detail})
+        refusal = check_request(method, scope.get("path", ""), body, Context())
+        if refusal is not None:
+            await send_json(send, refusal.status, {"detail": refusal.detail})
             return
         await self.app(scope, replay(json.dumps(body).encode(), receive), send)
 

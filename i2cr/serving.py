@@ -19,8 +19,11 @@ def is_served(runtime: Any) -> bool:
     return getattr(runtime, "server_info", None) is not None
 
 
-def run_settings(runtime: Any) -> Context:
-    """The run's context (the operator's defaults when none came), checked for served runs."""
+def resolve_settings(runtime: Any) -> Context:
+    """The run's context (the operator's defaults when none came), checked for served runs.
+
+    Resolved once per run (`i2cr.runs.this_run`); nodes read it through `nodes.common.settings`.
+    """
     context = getattr(runtime, "context", None)
     if not isinstance(context, Context):
         return Context()

@@ -138,8 +138,6 @@ class State(InputState):
     image_ok: bool = False
     # The candidates came from the knowledge graph's search, not with the input.
     retrieved: bool = False
-    # time.time() when retrieve began: the run's time budget counts from it.
-    started_at: float = 0.0
     attempts: Annotated[list[Attempt], merge_attempts] = field(default_factory=list)
     clue_steps: Annotated[list[ClueStep], append] = field(default_factory=list)
     warnings: Annotated[list[str], append] = field(default_factory=list)

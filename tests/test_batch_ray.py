@@ -68,6 +68,20 @@ def by_id(path: Path) -> dict[str, tuple]:
     }
 
 
+# First in the module: no test's Ray is running yet.
+def test_more_workers_than_this_machine_has_cpus_is_refused_before_ray_starts(
+    scripted, tmp_path, capsys
+):
+    cpus = len(os.sched_getaffinity(0))
+    out = tmp_path / "out.jsonl"
+    arguments = ["--input", str(write_rows(tmp_path / "in.jsonl")), "--output", str(out)]
+    arguments += ["--engine", "ray", "--workers", str(cpus * 32)]
+    assert cli_link(tes_only(scripted, 1), *arguments) == 2
+    assert f"has {cpus} CPUs: --workers {cpus * 32} needs {cpus * 32}" in capsys.readouterr().err
+    assert not ray.is_initialized()
+    assert not out.exists()
+
+
 def test_ray_workers_write_the_lines_threads_write(scripted, tmp_path, local_ray):
     rows = write_rows(tmp_path / "in.jsonl")
     context = tes_only(scripted, 1)

@@ -100,3 +100,10 @@ def test_cli_set_goes_through_the_same_checks():
         context_from(["alpah=0.3"])
     with pytest.raises(SettingError, match="expected FIELD=VALUE"):
         context_from(["alpha"])
+
+
+@pytest.mark.parametrize("name", ["k", "top_k", "ranker_keep"])
+def test_counts_of_candidates_are_bounded(name):
+    with pytest.raises(SettingError, match=rf"{name} must be at most 1000, got {10**12}"):
+        Context(**{name: 10**12})
+    assert getattr(Context(**{name: 1000}), name) == 1000

@@ -302,13 +302,14 @@ def test_a_hostile_corpus_is_recorded_row_by_row_within_bounds(tmp_path, listene
 
     injection = by_id["prompt_injection"]
     assert injection["result"]["entity"] in NAMES
-    assert any(INJECTED in attempt["raw_answer"] for attempt in injection["attempts"])
+    assert not any(INJECTED in attempt["raw_answer"] for attempt in injection["attempts"])
+    assert any("instruction-like text left out" in w for w in injection["warnings"])
     assert "control characters removed from mention" in " ".join(
         by_id["control_characters"]["warnings"]
     )
 
     huge = by_id["megabyte_context"]
-    assert "context cut from 1000021 to 2000 characters" in huge["warnings"]
+    assert "context cut from 1000021 to 2000 characters (max_context_chars)" in huge["warnings"]
     linked_seconds = [r["seconds"] for r in records[1:] if "error" not in r]
     assert huge["seconds"] <= 3 * statistics.median(linked_seconds) + 0.5
     assert max(map(int, prompt_log.read_text().split())) < 10_000

@@ -65,12 +65,12 @@ def test_threads_rank_candidates_at_once_and_get_one_thread_s_answers(tmp_path, 
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    from i2cr.kg import store
+    from i2cr.kg import trigram_index
 
     kg = SqliteKG(build(tmp_path))
     mentions = ["Barack Obama", "Obama", "Michele Obama", "Barak Obma"] * 2
     alone = [names(kg.search(m, 3)) for m in mentions]
-    rank, running, most = store.rank_labels, [0], [0]
+    rank, running, most = trigram_index.rank_labels, [0], [0]
     guard = threading.Lock()
 
     def slow_rank(*args, **kwargs):
@@ -82,7 +82,7 @@ def test_threads_rank_candidates_at_once_and_get_one_thread_s_answers(tmp_path, 
             running[0] -= 1
         return rank(*args, **kwargs)
 
-    monkeypatch.setattr(store, "rank_labels", slow_rank)
+    monkeypatch.setattr(trigram_index, "rank_labels", slow_rank)
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda m: names(kg.search(m, 3)), mentions))
     assert together == alone

@@ -1,14 +1,16 @@
-"""A corrupt or truncated SQLite KG store: a clear error naming the file, and a rebuild in place."""
+"""A corrupt or truncated SQLite KG store, or a KG file of no kind: an error naming the file."""
 
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 
 import pytest
 
 from i2cr import graph
 from i2cr.cli import main
+from i2cr.errors import InputError
 from i2cr.kg import SqliteKG, open_kg
 from i2cr.kg.store import CorruptStoreError
 
@@ -82,3 +84,47 @@ def test_an_sqlite_file_that_is_no_store_says_so(tmp_path):
         db.execute("CREATE TABLE x (a)")
     with pytest.raises(ValueError, match=f"not a KG store .*: {other}"):
         open_kg(str(other))
+
+
+def random_bytes(path):
+    path.write_bytes(b"\xec" + random.Random(0).randbytes(4095))
+
+
+def no_bytes(path):
+    path.write_bytes(b"")
+
+
+KG_FILE_PROBLEMS = [
+    (random_bytes, "is neither an SQLite KG store nor an entity JSONL file: {path}: not UTF-8"),
+    (no_bytes, "the KG file {path} is empty"),
+]
+
+
+@pytest.mark.parametrize(("damage", "problem"), KG_FILE_PROBLEMS)
+def test_a_kg_file_of_no_kind_is_an_error_naming_it(tmp_path, damage, problem):
+    path = tmp_path / "kg.bin"
+    damage(path)
+    with pytest.raises(InputError) as raised:
+        open_kg(str(path))
+    assert problem.format(path=path) in str(raised.value)
+
+
+@pytest.mark.parametrize(("damage", "problem"), KG_FILE_PROBLEMS)
+@pytest.mark.parametrize("command", [["kg", "search", "{path}", "Rendell"], ["link", "Rendell"]])
+def test_the_cli_refuses_a_kg_file_of_no_kind_in_one_line(
+    tmp_path, capsys, damage, problem, command
+):
+    path = tmp_path / "kg.bin"
+    damage(path)
+    argv = [word.format(path=path) for word in command] + ["--set", f"kg={path}"]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and problem.format(path=path) in err
+
+
+def test_a_bad_line_after_good_ones_keeps_its_own_error(tmp_path):
+    path = tmp_path / "kg.jsonl"
+    path.write_text(json.dumps(ENTITIES[0]) + "\n{not json\n")
+    with pytest.raises(InputError, match=f"^{path}:2: not valid JSON"):
+        open_kg(str(path))

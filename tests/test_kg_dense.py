@@ -8,9 +8,9 @@ import pytest
 
 from i2cr.cli import main
 from i2cr.errors import InputError
-from i2cr.kg import dense
+from i2cr.kg import dense, open_hybrid
 from i2cr.kg.dense import DenseFiles, DenseIndex, build_dense_index
-from i2cr.kg.hybrid import HybridKG, open_hybrid
+from i2cr.kg.hybrid import HybridKG
 
 pytest.importorskip("usearch")
 

@@ -27,9 +27,9 @@ from test_kg_hybrid import TRAINING  # noqa: E402
 from i2cr import graph  # noqa: E402
 from i2cr.cli import main  # noqa: E402
 from i2cr.errors import InputError  # noqa: E402
-from i2cr.kg import SqliteKG, build_store, iter_entities, open_kg  # noqa: E402
+from i2cr.kg import SqliteKG, build_store, iter_entities, open_hybrid, open_kg  # noqa: E402
 from i2cr.kg.enrich import enrich_store  # noqa: E402
-from i2cr.kg.hybrid import HybridKG, open_hybrid  # noqa: E402
+from i2cr.kg.hybrid import HybridKG  # noqa: E402
 from i2cr.kg.postgres import PostgresHybridKG, PostgresKG, build_postgres_store  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -110,6 +110,20 @@ def test_postgres_and_sqlite_return_the_same_top_k(tmp_path, url):
     assert postgres.search("Barak Obma", 1)[0]["qid"] == "Q76"
     assert postgres.search("?!", 5) == []
     assert len(postgres) == len(rows)
+
+
+def test_a_build_that_spills_its_index_stores_the_sqlite_posting_lists(tmp_path, url, monkeypatch):
+    rows = ENTITIES + [{**r, "qid": f"S{r['qid']}"} for r in synthetic_entities(300)]
+    source = write_jsonl(tmp_path / "entities.jsonl", rows)
+    build_store(entity_rows(source), tmp_path / "kg.sqlite")
+    monkeypatch.setattr("i2cr.kg.trigram_index.SPILL_PAIRS", 100)
+    build_postgres_store(entity_rows(source), url)
+    with sqlite3.connect(tmp_path / "kg.sqlite") as db:
+        in_memory = dict(db.execute("SELECT gram, postings FROM grams"))
+    with psycopg.connect(url) as conn:
+        spilled = {g: bytes(p) for g, p in conn.execute("SELECT gram, postings FROM i2cr_kg.grams")}
+    assert spilled == in_memory
+    assert store(url).search("Barak Obma", 1)[0]["qid"] == "Q76"
 
 
 @pytest.mark.skipif(not (DATA / "wikimel").is_dir(), reason="../shared/data is absent")
@@ -347,7 +361,7 @@ def test_the_cli_searches_a_url_by_hybrid_retrieval_without_a_dense_source(
 ):
     build_with_priors(tmp_path, url, [e for e in HYBRID_ENTITIES if e["qid"] != "Q801"])
     capsys.readouterr()
-    with caplog.at_level(logging.WARNING, logger="i2cr.kg.hybrid"):
+    with caplog.at_level(logging.WARNING, logger="i2cr.kg.opening"):
         assert main(["kg", "search", url, "Barak Obma", "-k", "3", "--retrieval", "hybrid"]) == 0
     assert capsys.readouterr().out.splitlines()[0].startswith(" 1. Barack Obama (Q76)")
     assert "fuses the alias and fuzzy sources only" in caplog.text

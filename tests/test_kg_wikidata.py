@@ -270,7 +270,7 @@ def test_an_index_spilled_to_disk_in_runs_equals_one_built_in_memory(tmp_path, m
     dump = write_dump(tmp_path / "dump.json", dump_text(rows))
     in_memory, spilled = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
     assert main(["kg", "build", str(in_memory), "--wikidata", str(dump)]) == 0
-    monkeypatch.setattr("i2cr.kg.store.SPILL_PAIRS", 100)
+    monkeypatch.setattr("i2cr.kg.trigram_index.SPILL_PAIRS", 100)
     assert main(["kg", "build", str(spilled), "--wikidata", str(dump)]) == 0
 
     def grams(path):

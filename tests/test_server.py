@@ -89,11 +89,16 @@ def test_run_through_http_api_links_an_entity(server):
     ],
 )
 def test_client_cannot_change_server_settings(server, attack):
-    error = run(server, {}, {**TEXT_ONLY, **attack})["__error__"]
+    body = {
+        "assistant_id": "i2cr",
+        "input": {"mention": "Ed Rendell", "candidates": CANDIDATES},
+        "context": {**TEXT_ONLY, **attack},
+    }
+    reply = httpx.post(f"{server}/runs/wait", json=body, timeout=60)
     [name] = attack
-    assert error["error"] == "SettingError"
-    assert f"a run's context cannot set {name}" in error["message"]
-    assert f"I2CR_{name.upper()}" in error["message"]
+    assert reply.status_code == 403
+    assert f"a run's context cannot set {name}" in reply.json()["detail"]
+    assert f"I2CR_{name.upper()}" in reply.json()["detail"]
 
 
 def test_run_settings_given_as_text_are_converted(server):
@@ -162,8 +167,48 @@ def test_a_one_megabyte_context_costs_a_normal_run_and_blocks_nothing(server):
     huge = run(server, {"context": context + "x" * 1_000_000}, {})
     huge_s = time.perf_counter() - started
     assert huge["result"]["entity"] == normal["result"]["entity"]
-    assert "context cut from 1000048 to 2000 characters" in huge["warnings"]
+    assert "context cut from 1000048 to 2000 characters (max_context_chars)" in huge["warnings"]
     assert huge_s < max(3 * normal_s, 10), (normal_s, huge_s)
     started = time.perf_counter()
     run(server, {"context": context}, {})
     assert time.perf_counter() - started < max(3 * normal_s, 10)
+
+
+BIG_MENTION = "Rendell " * 3000  # 24 kB
+
+
+def test_run_commands_and_state_writes_are_refused_at_the_door(server):
+    command = {"update": {"mention": BIG_MENTION, "candidates": CANDIDATES}, "goto": "select"}
+    reply = httpx.post(
+        f"{server}/runs/wait", json={"assistant_id": "i2cr", "command": command}, timeout=60
+    )
+    assert reply.status_code == 403
+    assert "I2CR_CLIENT_COMMANDS=false" in reply.json()["detail"]
+    thread = httpx.post(f"{server}/threads", json={}, timeout=30).json()["thread_id"]
+    write = {"values": {"mention": BIG_MENTION, "image_ok": True}, "as_node": "retrieve"}
+    reply = httpx.post(f"{server}/threads/{thread}/state", json=write, timeout=30)
+    assert reply.status_code == 403
+    assert "I2CR_CLIENT_STATE_WRITES=false" in reply.json()["detail"]
+    superstep = {"supersteps": [{"updates": [write]}]}
+    assert httpx.post(f"{server}/threads", json=superstep, timeout=30).status_code == 403
+
+
+def test_unknown_settings_are_refused_on_assistants_and_configurable(server):
+    reply = httpx.post(
+        f"{server}/assistants", json={"graph_id": "i2cr", "context": {"bogus": 1}}, timeout=30
+    )
+    assert reply.status_code == 422 and "['bogus']" in reply.json()["detail"]
+    assistant = httpx.post(
+        f"{server}/assistants", json={"graph_id": "i2cr", "context": {"alpha": 0.4}}, timeout=30
+    )
+    assert assistant.status_code == 200, assistant.text
+    path = f"{server}/assistants/{assistant.json()['assistant_id']}"
+    reply = httpx.patch(path, json={"context": {"alpha": 0.4, "bogus": 1}}, timeout=30)
+    assert reply.status_code == 422 and "['bogus']" in reply.json()["detail"]
+    body = {
+        "assistant_id": "i2cr",
+        "input": {"mention": "Ed Rendell", "candidates": CANDIDATES},
+        "config": {"configurable": {"bogus": 1}},
+    }
+    reply = httpx.post(f"{server}/runs/wait", json=body, timeout=60)
+    assert reply.status_code == 422 and "['bogus']" in reply.json()["detail"]

@@ -27,7 +27,13 @@ ROUTES = ["/runs", "/runs/wait", "/runs/stream", "/runs/batch", "/runs/crons", "
 server = Starlette(
     routes=[
         *(Route(path, echo, methods=["POST"]) for path in ROUTES),
+        Route("/threads", echo, methods=["POST"]),
         Route("/threads/{thread}/runs/wait", echo, methods=["POST"]),
+        Route("/threads/{thread}/state", echo, methods=["POST"]),
+        Route("/threads/{thread}/runs/crons", echo, methods=["POST"]),
+        Route("/runs/crons/{cron}", echo, methods=["PATCH"]),
+        Route("/assistants/{assistant}", echo, methods=["PATCH"]),
+        Route("/store/items", echo, methods=["PUT"]),
     ]
 )
 client = TestClient(RunRequestCheck(server))
@@ -60,5 +66,72 @@ def test_each_run_of_a_batch_is_checked():
 
 
 def test_other_routes_and_bodies_that_are_not_json_pass_untouched():
-    assert client.post("/assistants", json={"context": {"alpah": 1}}).status_code == 200
+    assert client.put("/store/items", json={"context": {"alpah": 1}}).status_code == 200
     assert client.post("/runs/wait", content=b"{not json").json() == {"raw": "{not json"}
+
+
+SETTINGS_ROUTES = [
+    ("POST", "/runs/wait"),
+    ("POST", "/threads/t1/runs/crons"),
+    ("PATCH", "/runs/crons/c1"),
+    ("POST", "/assistants"),
+    ("PATCH", "/assistants/a1"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), SETTINGS_ROUTES)
+@pytest.mark.parametrize("where", ["context", "configurable"])
+def test_unknown_settings_are_refused_wherever_a_client_puts_them(method, path, where):
+    settings = {"bogus": 1, "alpha": 0.4}
+    body = {"graph_id": "i2cr", "context": settings}
+    if where == "configurable":
+        body = {"graph_id": "i2cr", "config": {"configurable": {"thread_id": "t", **settings}}}
+    reply = client.request(method, path, json=body)
+    assert reply.status_code == 422
+    assert reply.json()["detail"].startswith("unknown context settings ['bogus']")
+
+
+@pytest.mark.parametrize(("method", "path"), SETTINGS_ROUTES)
+def test_operator_settings_are_refused_at_the_door(method, path):
+    body = {"graph_id": "i2cr", "config": {"configurable": {"kg": "/etc/passwd"}}}
+    reply = client.request(method, path, json=body)
+    assert reply.status_code == 403
+    assert "cannot set kg" in reply.json()["detail"]
+    assert "I2CR_KG" in reply.json()["detail"]
+
+
+def test_an_operator_setting_at_the_operators_value_passes(monkeypatch):
+    monkeypatch.setenv("I2CR_MAX_CANDIDATES", "50")
+    reply = client.post("/assistants", json={"context": {"max_candidates": "50"}})
+    assert reply.status_code == 200
+
+
+COMMAND = {**RUN, "input": None, "command": {"update": {"mention": "x" * 100}, "goto": "select"}}
+
+
+def test_run_commands_are_refused_unless_the_operator_allows_them(monkeypatch):
+    for path in ("/runs/wait", "/threads/t1/runs/wait", "/runs"):
+        reply = client.post(path, json=COMMAND)
+        assert reply.status_code == 403
+        assert "I2CR_CLIENT_COMMANDS=false" in reply.json()["detail"]
+    batch = client.post("/runs/batch", json=[RUN, COMMAND])
+    assert batch.status_code == 403
+    monkeypatch.setenv("I2CR_CLIENT_COMMANDS", "true")
+    assert client.post("/runs/wait", json=COMMAND).status_code == 200
+
+
+def test_thread_state_writes_are_refused_unless_the_operator_allows_them(monkeypatch):
+    write = {"values": {"mention": "x" * 100}, "as_node": "retrieve"}
+    supersteps = {"supersteps": [{"updates": [write]}]}
+    for path, body in (("/threads/t1/state", write), ("/threads", supersteps)):
+        reply = client.post(path, json=body)
+        assert reply.status_code == 403
+        assert "I2CR_CLIENT_STATE_WRITES=false" in reply.json()["detail"]
+    assert client.post("/threads", json={}).status_code == 200
+    monkeypatch.setenv("I2CR_CLIENT_STATE_WRITES", "1")
+    assert client.post("/threads/t1/state", json=write).status_code == 200
+
+
+def test_a_webhook_is_refused():
+    reply = client.post("/runs", json={**RUN, "webhook": "http://169.254.169.254/latest"})
+    assert reply.status_code == 403 and "webhook" in reply.json()["detail"]

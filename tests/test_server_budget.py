@@ -1,7 +1,8 @@
 """Over HTTP no run holds `langgraph dev` for long: the time budget, and cancel on disconnect.
 
 The server's selector is the loopback stand-in answering each call after 2 s; every try fails
-ICR (alpha 0.99), so without limits a run would make 15 calls (3 per round, 5 rounds).
+ICR (alpha 0.99), so without limits a run would make 15 calls (3 per round, 5 rounds). Its
+operator allows run commands and thread state writes: the limits hold on them too.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def server(stub):
         I2CR_SELECTOR_BASE_URL=stub.base_url,
         I2CR_SELECTOR_RETRIES="0",
         I2CR_MAX_SECONDS_PER_MENTION=str(BUDGET_S),
+        I2CR_CLIENT_COMMANDS="true",
+        I2CR_CLIENT_STATE_WRITES="true",
     ) as base:
         yield base
 
@@ -79,3 +82,46 @@ def test_a_run_its_client_leaves_stops_unless_the_client_asked_to_continue(serve
     assert calls_after_walking_away(server, stub, "cancel") == 1
     # The run goes on without its client, until the budget stops it.
     assert calls_after_walking_away(server, stub, "continue") >= 2
+
+
+BIG_MENTION = "Rendell " * 3000  # 24 kB
+
+
+def test_a_command_past_retrieve_meets_the_input_limits(server, stub):
+    before = stub.requests
+    command = {"update": {"mention": BIG_MENTION, "candidates": CANDIDATES}, "goto": "select"}
+    reply = httpx.post(f"{server}/runs/wait", json={**BODY, "command": command}, timeout=60)
+    error = reply.json()["__error__"]
+    assert error["error"] == "InputError"
+    assert "mention cut from 24000 to 1000 characters (max_mention_chars)" in error["message"]
+    assert stub.requests == before
+
+
+def test_a_command_past_retrieve_meets_the_time_budget(server, stub):
+    command = {"update": BODY["input"], "goto": "select"}
+    started = time.perf_counter()
+    reply = httpx.post(f"{server}/runs/wait", json={**BODY, "command": command}, timeout=120)
+    assert reply.json()["__error__"]["error"] == "TimeBudgetError"
+    assert time.perf_counter() - started < BUDGET_S + 3 * CALL_S
+
+
+def test_state_written_by_a_client_meets_the_limits_and_cannot_move_the_clock(server, stub):
+    before = stub.requests
+    new_thread = {"metadata": {"graph_id": "i2cr"}}
+    thread = httpx.post(f"{server}/threads", json=new_thread, timeout=30).json()["thread_id"]
+    state = f"{server}/threads/{thread}/state"
+    values = {"mention": BIG_MENTION, "candidates": CANDIDATES, "image": "/etc/passwd"}
+    reply = httpx.post(state, json={"values": values, "as_node": "retrieve"}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    run = {"assistant_id": "i2cr", "input": None, "context": BODY["context"]}
+    reply = httpx.post(f"{server}/threads/{thread}/runs/wait", json=run, timeout=60)
+    error = reply.json()["__error__"]
+    assert error["error"] == "InputError" and "(max_mention_chars)" in error["message"]
+    assert stub.requests == before
+    # A clock field written with valid input changes nothing: the budget is the run's own.
+    values = {**BODY["input"], "image": None, "started_at": 0}
+    reply = httpx.post(state, json={"values": values, "as_node": "retrieve"}, timeout=30)
+    started = time.perf_counter()
+    reply = httpx.post(f"{server}/threads/{thread}/runs/wait", json=run, timeout=120)
+    assert reply.json()["__error__"]["error"] == "TimeBudgetError"
+    assert time.perf_counter() - started < BUDGET_S + 3 * CALL_S

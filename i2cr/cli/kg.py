@@ -18,12 +18,12 @@ from tqdm import tqdm
 from i2cr.cli.options import add_context_options, context_from
 from i2cr.datasets import load_dataset
 from i2cr.errors import InputError
-from i2cr.kg import build_store, iter_entities, open_kg
+from i2cr.kg import build_store, iter_entities, open_hybrid, open_kg
 from i2cr.kg.dense import build_dense_index
 from i2cr.kg.enrich import enrich_store
 from i2cr.kg.entities import Entity, entities_from_samples
-from i2cr.kg.hybrid import open_hybrid
-from i2cr.kg.locations import is_postgres_url, postgres_store_module
+from i2cr.kg.locations import is_postgres_url
+from i2cr.kg.opening import postgres_store_module
 from i2cr.kg.priors import PriorTables, mention_counts
 from i2cr.kg.wikidata import StagingFile, fingerprint, import_dump
 from i2cr.models.chat import load_selector

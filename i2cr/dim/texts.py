@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from i2cr.nodes.common import entity_text
 from i2cr.state import Candidate
+from i2cr.texts import entity_text
 
 CUE_TOOL = "caption"
 

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from i2cr.datasets import NIL_LABEL
-from i2cr.nodes.finalize import NIL_DECISIONS, round_answers
+from i2cr.outcome import NIL_DECISIONS, round_answers
 
 KS = (1, 3, 5)
 Z_95 = 1.959963984540054

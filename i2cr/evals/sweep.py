@@ -15,7 +15,7 @@ from i2cr.evals.configs import EvalConfig
 from i2cr.evals.metrics import gold_name, is_labelled, same_entity, wilson
 from i2cr.evals.report import markdown_table
 from i2cr.evals.runner import RELEASED, RunRequest, run_request
-from i2cr.nodes.finalize import choose
+from i2cr.outcome import choose
 
 FALLBACKS = ("text_only", "best_score")
 SWEPT = ("alpha", "beta", "beta_text")

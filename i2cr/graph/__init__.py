@@ -6,6 +6,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
 from i2cr.context import Context
+from i2cr.graph.guard import guarded
 from i2cr.graph.routers import after_iav, after_icr, after_retrieve, after_select, after_vif
 from i2cr.nodes.finalize import finalize
 from i2cr.nodes.iav import iav
@@ -17,16 +18,16 @@ from i2cr.state import InputState, OutputState, State
 
 
 def build_graph() -> CompiledStateGraph[State, Context, InputState, OutputState]:
-    """Wire the nodes and routers and compile."""
+    """Wire the nodes (each behind the run's guard) and routers, and compile."""
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=OutputState
     )
-    builder.add_node(retrieve)
-    builder.add_node(select)
-    builder.add_node(icr)
-    builder.add_node(iav)
-    builder.add_node(vif)
-    builder.add_node(finalize)
+    builder.add_node(guarded(retrieve, entry=True))
+    builder.add_node(guarded(select))
+    builder.add_node(guarded(icr))
+    builder.add_node(guarded(iav))
+    builder.add_node(guarded(vif))
+    builder.add_node(guarded(finalize, final=True))
     builder.add_edge(START, "retrieve")
     builder.add_conditional_edges("retrieve", after_retrieve)
     builder.add_conditional_edges("select", after_select)

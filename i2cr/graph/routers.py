@@ -1,32 +1,15 @@
-"""Conditional edges: the ICR re-selection loop and the IAV -> VIF rounds.
-
-Every route to more work (a selector call, a check, a clue tool) first checks the run's time
-budget; finalizing is never refused, so a run that has its answer keeps it.
-"""
+"""Conditional edges: the ICR re-selection loop and the IAV -> VIF rounds (routing only)."""
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+from typing import Literal
 
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
-from i2cr.nodes.common import (
-    check_time_budget,
-    current_attempt,
-    remaining_clue_tools,
-    settings,
-)
+from i2cr.nodes.common import current_attempt, remaining_clue_tools, settings
+from i2cr.outcome import fails_round, is_nil, reselects
 from i2cr.state import State
-
-Route = TypeVar("Route", bound=str)
-
-
-def _within_budget(route: Route, state: State, context: Context) -> Route:
-    """The route, once the time budget allows another step (see `check_time_budget`)."""
-    if route != "finalize":
-        check_time_budget(state, context)
-    return route
 
 
 def _after_check(state: State, context: Context) -> Literal["vif", "finalize"]:
@@ -36,22 +19,21 @@ def _after_check(state: State, context: Context) -> Literal["vif", "finalize"]:
     return "finalize"
 
 
-def after_retrieve(state: State, runtime: Runtime[Context]) -> Literal["select", "finalize"]:
+def after_retrieve(state: State) -> Literal["select", "finalize"]:
     """The ranker's NIL rule answered (a NIL try): finalize; otherwise the selector's turn."""
-    route: Literal["select", "finalize"] = "finalize" if state.attempts else "select"
-    return _within_budget(route, state, settings(runtime))
+    return "finalize" if state.attempts else "select"
 
 
 def after_select(state: State, runtime: Runtime[Context]) -> Literal["icr", "iav", "finalize"]:
     """NIL ends the run; otherwise the first enabled check runs."""
     context = settings(runtime)
     route: Literal["icr", "iav", "finalize"] = "finalize"
-    if current_attempt(state)["decision"] != "nil":
+    if not is_nil(current_attempt(state)):
         if context.use_icr:
             route = "icr"
         elif context.use_iav:
             route = "iav"
-    return _within_budget(route, state, context)
+    return route
 
 
 def after_icr(
@@ -59,28 +41,24 @@ def after_icr(
 ) -> Literal["select", "iav", "vif", "finalize"]:
     """ICR failed with re-selections left: select again; else verify with IAV."""
     context = settings(runtime)
-    decision = current_attempt(state)["decision"]
-    route: Literal["select", "iav", "vif", "finalize"]
-    if decision == "icr_fail":
-        route = "select"
-    elif decision == "icr_nil":
-        route = "finalize"
-    elif context.use_iav:
-        route = "iav"
-    else:
-        route = "finalize" if decision == "icr_pass" else _after_check(state, context)
-    return _within_budget(route, state, context)
+    attempt = current_attempt(state)
+    if reselects(attempt):
+        return "select"
+    if is_nil(attempt):
+        return "finalize"
+    if context.use_iav:
+        return "iav"
+    return _after_check(state, context) if fails_round(attempt) else "finalize"
 
 
 def after_iav(state: State, runtime: Runtime[Context]) -> Literal["vif", "finalize"]:
     """IAV passed (or could not run): done; failed: the next visual clue."""
     context = settings(runtime)
-    if current_attempt(state)["decision"] != "iav_fail":
-        return "finalize"
-    return _within_budget(_after_check(state, context), state, context)
+    if fails_round(current_attempt(state)):
+        return _after_check(state, context)
+    return "finalize"
 
 
 def after_vif(state: State, runtime: Runtime[Context]) -> Literal["select", "finalize"]:
     """A clue was produced: a new round of TES; every tool spent: finalize."""
-    route: Literal["select", "finalize"] = "select" if state.clue_tool else "finalize"
-    return _within_budget(route, state, settings(runtime))
+    return "select" if state.clue_tool else "finalize"

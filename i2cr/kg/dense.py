@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from i2cr.errors import InputError
+from i2cr.kg.entity_store import text_hash
 from i2cr.kg.locations import is_postgres_url
-from i2cr.kg.store import SqliteKG, is_sqlite_file, text_hash
+from i2cr.kg.store import SqliteKG, is_sqlite_file
 from i2cr.models.embedder import embed, load_embedder
 from i2cr.models.precision import Precision, resolve_precision
-from i2cr.nodes.common import entity_text
+from i2cr.texts import entity_text
 
 EMBED_CHUNK = 512
 # Bulk texts go through the model this many at a time whatever the precision (queries go

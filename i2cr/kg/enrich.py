@@ -10,34 +10,21 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from i2cr.errors import InputError
-from i2cr.kg.locations import is_postgres_url, postgres_store_module
-from i2cr.kg.store import ENRICHMENT_SCHEMA, is_sqlite_file, text_hash
+from i2cr.kg.enrichment_table import EnrichmentTable, Job
+from i2cr.kg.entity_store import text_hash
+from i2cr.kg.opening import open_enrichment_table
 from i2cr.prompts.enrich import ALIASES_NOTE, BRIEF_PROMPT, ENRICH_SYSTEM_PROMPT, SUMMARY_PROMPT
 
-Kind = Literal["summary", "brief"]
-
 COMMIT_EVERY = 20
-
-
-@dataclass(frozen=True)
-class Job:
-    """One text to write for one entity."""
-
-    qid: str
-    kind: Kind
-    prompt: str
-    source_hash: str
 
 
 @dataclass
@@ -46,52 +33,6 @@ class EnrichSummary:
 
     written: int = 0
     cached: int = 0
-
-
-class EnrichmentTable(Protocol):
-    """Where a store keeps the texts written for its entities."""
-
-    def made(self) -> dict[tuple[str, str], str]:
-        """The source fingerprint of every text made, by (qid, kind)."""
-        ...
-
-    def entity_rows(self, limit: int | None) -> Iterable[tuple[str, str, str, str]]:
-        """(qid, name, aliases as JSON, description) of the entities, in entity order."""
-        ...
-
-    def save(self, job: Job, text: str) -> None:
-        """Store the text written for a job, replacing an older one."""
-        ...
-
-    def commit(self) -> None:
-        """Make the texts saved so far durable."""
-        ...
-
-
-class SqliteEnrichments:
-    """The enrichments table of an SQLite store."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        """Use the store's open database; the table is made if missing."""
-        self.db = db
-        db.executescript(ENRICHMENT_SCHEMA)
-
-    def made(self) -> dict[tuple[str, str], str]:  # noqa: D102
-        rows = self.db.execute("SELECT qid, kind, source_hash FROM enrichments")
-        return {(qid, kind): source for qid, kind, source in rows}
-
-    def entity_rows(self, limit: int | None) -> Iterable[tuple[str, str, str, str]]:  # noqa: D102
-        sql = "SELECT qid, name, aliases, description FROM entities ORDER BY id"
-        return self.db.execute(sql + (" LIMIT ?" if limit else ""), (limit,) if limit else ())
-
-    def save(self, job: Job, text: str) -> None:  # noqa: D102
-        self.db.execute(
-            "INSERT OR REPLACE INTO enrichments VALUES (?, ?, ?, ?)",
-            (job.qid, job.kind, job.source_hash, text),
-        )
-
-    def commit(self) -> None:  # noqa: D102
-        self.db.commit()
 
 
 def plan_jobs(
@@ -138,18 +79,8 @@ def enrich_store(
         raise InputError(f"max_chars must be at least 20, got {max_chars}")
     if workers < 1:
         raise InputError(f"workers must be at least 1, got {workers}")
-    if is_postgres_url(str(location)):
-        postgres = postgres_store_module()
-        with postgres.PostgresEnrichments(str(location)) as table:
-            return enrich_table(table, model, max_chars, briefs, limit, progress, workers)
-    if not Path(location).is_file() or not is_sqlite_file(location):
-        raise InputError(f"not a KG store (build one with `i2cr kg build`): {location}")
-    db = sqlite3.connect(location)
-    try:
-        table = SqliteEnrichments(db)
+    with open_enrichment_table(str(location)) as table:
         return enrich_table(table, model, max_chars, briefs, limit, progress, workers)
-    finally:
-        db.close()
 
 
 def enrich_table(

@@ -78,10 +78,16 @@ def iter_entities(path: str | Path) -> Iterator[tuple[int, Entity]]:
     file = Path(path)
     if not file.is_file():
         raise InputError(f"entity file not found: {file}")
-    for number, row in json_lines(file):
-        if isinstance(row, InputError):
-            raise row
-        yield number, entity_from_row(row, f"{file}:{number}")
+    number = 0
+    try:
+        for number, row in json_lines(file):
+            if isinstance(row, InputError):
+                raise row
+            yield number, entity_from_row(row, f"{file}:{number}")
+    except UnicodeDecodeError as err:
+        where = f" after line {number}" if number else ""
+        bad = err.object[err.start]
+        raise InputError(f"{file}: not UTF-8 text{where} (byte {bad:#04x}: {err.reason})") from err
 
 
 def read_entities(path: str | Path) -> list[Entity]:

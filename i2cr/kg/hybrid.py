@@ -16,16 +16,14 @@ the source named first. By default the store fuses all three (DEFAULT_SOURCES).
 `HybridSearch` ranks and fuses; a store only reads rows for it. `HybridKG` is the SQLite store,
 `i2cr.kg.postgres.PostgresHybridKG` the PostgreSQL store: the same ranking on both, but a
 PostgreSQL store has no dense index (its files live beside an SQLite store), so it fuses alias
-and fuzzy only.
+and fuzzy only. `i2cr.kg.opening.open_hybrid` opens the one a location names.
 """
 
 from __future__ import annotations
 
-import logging
 import math
 from abc import abstractmethod
 from collections.abc import Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -33,17 +31,14 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from i2cr.errors import InputError
-from i2cr.kg.dense import DenseFiles, DenseIndex
+from i2cr.kg.dense import DenseIndex
 from i2cr.kg.entities import Entity
+from i2cr.kg.entity_store import EntityStore
 from i2cr.kg.fusion import fuse
-from i2cr.kg.locations import is_postgres_url, postgres_store_module
 from i2cr.kg.matching import normalize
 from i2cr.kg.priors import has_priors
-from i2cr.kg.store import EntityStore, SqliteKG, is_sqlite_file
-from i2cr.models.precision import Precision
+from i2cr.kg.store import SqliteKG
 from i2cr.state import Candidate
-
-logger = logging.getLogger(__name__)
 
 Source = Literal["fuzzy", "alias", "dense"]
 SOURCES: tuple[Source, ...] = ("alias", "fuzzy", "dense")
@@ -59,11 +54,15 @@ POPULARITY_WEIGHT = 0.05
 # (alias, entity row id, prior relative to the alias's likeliest entity, popularity)
 AliasRow = tuple[str, int, float, int]
 
+# The AliasRows of some aliases; `{schema}` is the tables' prefix and `{among}` the store's
+# test of `a.alias` against a list of aliases.
 ALIAS_ROWS_SQL = """
 SELECT a.alias, a.entity, a.prior / max(a.prior) OVER (PARTITION BY a.alias),
     coalesce(p.count, 0)
-FROM alias_priors a LEFT JOIN popularity p ON p.entity = a.entity WHERE a.alias IN ({})
+FROM {schema}alias_priors a LEFT JOIN {schema}popularity p ON p.entity = a.entity
+WHERE a.alias {among}
 """
+ALIAS_ROWS_QUERY = ALIAS_ROWS_SQL.format(schema="", among="IN ({})")
 
 
 def missing_priors(store: str) -> InputError:
@@ -187,34 +186,4 @@ class HybridKG(HybridSearch, SqliteKG):
         if len(pool):
             rows = self._rows("SELECT text FROM labels WHERE id IN ({})", pool.tolist())
             texts.update(text for (text,) in rows)
-        return self._rows(ALIAS_ROWS_SQL, sorted(texts))
-
-
-@lru_cache(maxsize=4)
-def open_hybrid(location: str, embedder: str, precision: Precision = "auto") -> HybridSearch:
-    """Open a store for hybrid search (once per process), with its dense index if built.
-
-    A PostgreSQL URL opens that store, which fuses alias and fuzzy only (a warning says so).
-    """
-    if is_postgres_url(location):
-        postgres = postgres_store_module()
-        store = postgres.PostgresHybridKG(location)
-        logger.warning(
-            "kg_retrieval=hybrid on the PostgreSQL KG store %s fuses the alias and fuzzy sources "
-            "only: a dense index (`i2cr kg embed`) is built beside an SQLite store",
-            postgres.shown_url(location),
-        )
-        return store
-    file = Path(location)
-    if not (file.is_file() and is_sqlite_file(file)):
-        raise InputError(
-            f"kg_retrieval=hybrid needs an SQLite KG store built by `i2cr kg build` or a "
-            f"postgresql:// URL of one: {location} is neither (set kg_retrieval=fuzzy for other "
-            "knowledge graphs)"
-        )
-    dense = (
-        DenseIndex(location, embedder, precision)
-        if DenseFiles.beside(location).meta.is_file()
-        else None
-    )
-    return HybridKG(location, dense)
+        return self._rows(ALIAS_ROWS_QUERY, sorted(texts))

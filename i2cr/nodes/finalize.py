@@ -8,58 +8,8 @@ from langgraph.runtime import Runtime
 
 from i2cr.context import Context
 from i2cr.nodes.common import settings
+from i2cr.outcome import NIL_DECISIONS, choose, verified
 from i2cr.state import Attempt, Candidate, LinkResult, RankedEntity, State
-
-NIL_DECISIONS = {"nil", "icr_nil", "ranker_nil"}
-ROUND_CLOSING = {
-    *NIL_DECISIONS,
-    "selected",
-    "icr_pass",
-    "icr_best_of_failed",
-    "iav_pass",
-    "iav_fail",
-    "iav_skipped",
-}
-
-
-def verified(attempt: Attempt) -> bool:
-    """Every check that ran on this try passed."""
-    return attempt["icr_passed"] is not False and attempt["iav_passed"] is not False
-
-
-def round_answers(attempts: list[Attempt]) -> list[Attempt]:
-    """The try that closed each round (the one that went on, or ended the run), by round."""
-    closing: dict[int, Attempt] = {}
-    for attempt in attempts:
-        if attempt["decision"] in ROUND_CLOSING:
-            closing[attempt["round"]] = attempt
-    return [closing[r] for r in sorted(closing)]
-
-
-def choose(attempts: list[Attempt], fallback: str) -> tuple[Attempt, str]:
-    """The answering try and how it was chosen."""
-    answers = round_answers(attempts)
-    last = answers[-1]
-    if last["decision"] == "nil":
-        return last, f"round {last['round']}: selector answered NIL"
-    if last["decision"] == "icr_nil":
-        return last, f"round {last['round']}: every try failed ICR, NIL"
-    if last["decision"] == "ranker_nil":
-        return last, "first stage: no candidate reaches the ranker's NIL threshold"
-    # A round's best-of-failed try that then passes IAV is accepted, as in the method.
-    if last["decision"] == "iav_pass" or verified(last):
-        return last, f"round {last['round']}: {last['decision']}"
-    if fallback == "best_score":
-        scored = [a for a in answers if a["entity"] is not None]
-        best = max(
-            scored,
-            key=lambda a: (
-                a["iav_score"] if a["iav_score"] is not None else float("-inf"),
-                a["icr_score"] if a["icr_score"] is not None else float("-inf"),
-            ),
-        )
-        return best, f"fallback best_score: round {best['round']}"
-    return answers[0], "fallback text_only: round 0"
 
 
 def rank(

@@ -9,8 +9,9 @@ from langgraph.runtime import Runtime
 from i2cr.context import Context
 from i2cr.models.clip import clip_scores
 from i2cr.models.embedder import cosine
-from i2cr.nodes.common import current_attempt, entity_text, settings
+from i2cr.nodes.common import current_attempt, settings
 from i2cr.state import Attempt, Decision, State
+from i2cr.texts import entity_text
 
 
 def image_as_text(state: State) -> str:

@@ -12,16 +12,11 @@ from rapidfuzz.utils import default_process
 
 from i2cr.context import Context
 from i2cr.models.embedder import cosine
-from i2cr.nodes.common import (
-    current_attempt,
-    entity_text,
-    first_open_candidate,
-    round_attempts,
-    settings,
-)
+from i2cr.nodes.common import current_attempt, first_open_candidate, round_attempts, settings
 from i2cr.ranking import cross_encoder_scores
 from i2cr.selection import display_name
 from i2cr.state import Attempt, State
+from i2cr.texts import entity_text
 
 # A mention this close to a retrieved candidate's name (rapidfuzz ratio, whole strings) is read
 # as a misspelling of it: "Barak Obma" -> "Barack Obama" (91), not "Obama" -> "Barack Obama" (59).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +11,7 @@ from i2cr.context import Context
 from i2cr.errors import InputError
 from i2cr.images import ImageLimits, image_problem
 from i2cr.inputs import bounded_candidates, check_input
-from i2cr.kg import open_kg
-from i2cr.kg.hybrid import open_hybrid
+from i2cr.kg import open_hybrid, open_kg
 from i2cr.nodes.common import settings
 from i2cr.ranking import rank_candidates, ranker_says_nil
 from i2cr.serving import is_served
@@ -45,7 +43,6 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     The mention, context, clues and image the later nodes read are the checked ones. When the
     ranker's NIL rule fires (`ranker_nil`) the run's answer is NIL, with no selector call.
     """
-    started_at = time.time()
     context = settings(runtime)
     checked = check_input(state, context, served=is_served(runtime))
     candidates = checked.candidates
@@ -96,5 +93,4 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "retrieved": retrieved,
         "image_ok": problem is None,
         "warnings": warnings,
-        "started_at": started_at,
     }

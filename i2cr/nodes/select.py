@@ -14,7 +14,7 @@ from i2cr.context import Context
 from i2cr.models.chat import ask_selector, score_with_selector
 from i2cr.models.scoring import answer_for
 from i2cr.nodes.common import first_open_candidate, round_attempts, settings
-from i2cr.prompts import NIL_ANSWER
+from i2cr.prompts import NIL_ANSWER, STEERING_WARNING
 from i2cr.selection import (
     ParsedAnswer,
     build_messages,
@@ -22,6 +22,7 @@ from i2cr.selection import (
     cut_at_word,
     lead_sentences,
     parse_answer,
+    steering_fields,
 )
 from i2cr.state import Attempt, Candidate, Decision, State
 
@@ -86,9 +87,15 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask the selector for the best-matched entity and record the try."""
     context = settings(runtime)
     messages, fitted = selector_messages(state, context)
+    notes = [fitted] if fitted else []
+    steering = steering_fields(
+        mention=state.mention, context=state.context, clue=state.clue, candidates=state.candidates
+    )
+    if steering:
+        notes.append(STEERING_WARNING.format(where=", ".join(steering)))
     update: dict[str, Any] = {}
-    if fitted and fitted not in state.warnings:
-        update["warnings"] = [fitted]
+    if any(note not in state.warnings for note in notes):
+        update["warnings"] = [note for note in notes if note not in state.warnings]
     attempt = None
     if context.selector_mode == "score":
         attempt = scored_try(state, context, messages)

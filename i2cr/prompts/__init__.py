@@ -25,3 +25,25 @@ MENTION_KEY = "mention"
 CONTEXT_KEY = "mention context text"
 CLUE_KEY = "mention image information"
 CANDIDATES_KEY = "candidate entities"
+
+# Text inside the data (mention, context, clue, candidate names and descriptions) that speaks
+# to the selector instead of describing the world: a sentence matching one of these is left
+# out of the prompt. None matches any text of the WikiMEL or WikiDiverse samples.
+STEERING_PATTERNS = (
+    r"\b(?:ignore|disregard|forget|override)\b[^.!?\n]{0,60}?\b(?:above|previous|prior"
+    r"|preceding|earlier|foregoing|instructions?|prompts?|rules)\b",
+    r"\b(?:new|updated|real|actual) instructions?\b|\bsystem prompt\b"
+    r"|\byour (?:task|instructions?|final answer)\b",
+    r"(?:^|\n)\s*(?:system|assistant|user)\s*:",
+    r"\b(?:you must|you should|you will|instead) (?:answer|respond|reply|select|choose|pick"
+    r"|output)\b",
+    r"\bmust use this format\b|\bchoose only one option\b|\bGIVEN:",
+)
+
+# Chat-template and answer tags (`<|ANSWER|>`, `<|im_start|>`): removed from data wherever
+# they appear, so no data can carry the answer format.
+SPECIAL_TAG_PATTERN = r"<\|[^|<>]{0,30}\|>"
+
+STEERING_WARNING = (
+    "instruction-like text left out of the selector's prompt (it addressed the selector): {where}"
+)
