@@ -241,3 +241,11 @@ def test_shipped_ranker_puts_gold_first_on_real_dev_mentions():
     samples = load_release(DEV)
     chosen = [s for s in samples if s.id in {"21", "52"}] or samples[:2]
     assert top1(load_cross_encoder(), chosen) == 1.0
+
+
+def test_scores_follow_the_candidates_in_any_order(trained):
+    sample = toy_samples()[1]
+    texts = {"mention": sample.mention, "context": sample.context}
+    forward = trained.scores(candidates=sample.candidates, **texts)
+    backward = trained.scores(candidates=sample.candidates[::-1], **texts)
+    assert backward == forward[::-1]

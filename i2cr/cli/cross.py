@@ -48,6 +48,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     nil.add_argument("--dataset", required=True, help="a release-format file with NIL labels")
     nil.add_argument("--weights", default="", help="weights folder (default: shipped)")
+    nil.add_argument("--save", action="store_true", help="save the rule beside the weights")
     nil.set_defaults(run=run_nil)
 
 
@@ -120,7 +121,7 @@ def run_rank(args: argparse.Namespace) -> int:
 def run_nil(args: argparse.Namespace) -> int:
     """Print the threshold that best separates NIL from non-NIL mentions, and its P/R."""
     from i2cr.cross_encoder.nil import learn_threshold, top_scores
-    from i2cr.cross_encoder.ranker import load_cross_encoder
+    from i2cr.cross_encoder.ranker import load_cross_encoder, save_nil_threshold, shipped_weights
     from i2cr.datasets import load_release
 
     samples = load_release(args.dataset)
@@ -129,4 +130,7 @@ def run_nil(args: argparse.Namespace) -> int:
     tops = top_scores(load_cross_encoder(args.weights), samples)
     rule = learn_threshold(tops, [s.is_nil for s in samples])
     print(json.dumps(rule.as_dict(), indent=2))
+    if args.save:
+        learned = {**rule.as_dict(), "dataset": Path(args.dataset).name}
+        print(f"-> {save_nil_threshold(args.weights or shipped_weights(), learned)}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
@@ -18,7 +19,7 @@ from i2cr.state import Candidate
 
 PAIRS_PER_BATCH = 64
 NIL_FILE = "nil.json"
-SCORES_CACHED = 1024
+PAIRS_KEPT = 20_000
 
 
 def shipped_weights() -> Path:
@@ -54,8 +55,9 @@ class CrossEncoderRanker:
         """Wrap a trained model (in evaluation mode) with its tokenizer, config and NIL rule."""
         self.config, self.tokenizer, self.model = config, tokenizer, model
         self.nil_threshold = nil_threshold
-        # The graph scores the same pairs to rank, to check NIL and in ICR's first round.
-        self._pair_scores = lru_cache(maxsize=SCORES_CACHED)(self._score_docs)
+        # The graph scores the same pairs to rank, to check NIL and in ICR's first round, and
+        # an evaluation scores them again in another candidate order: pairs are kept.
+        self._known: OrderedDict[tuple[str, str], float] = OrderedDict()
 
     def scores(
         self,
@@ -67,23 +69,30 @@ class CrossEncoderRanker:
     ) -> list[float]:
         """One logit per candidate, in the candidates' order (higher: more likely the one)."""
         query = mention_side(mention, context, clues)
-        docs = tuple(entity_side(c, self.config.desc_chars) for c in candidates)
-        return list(self._pair_scores(query, docs))
+        docs = [entity_side(c, self.config.desc_chars) for c in candidates]
+        missing = list(dict.fromkeys(d for d in docs if (query, d) not in self._known))
+        if missing:
+            self._score_new(query, missing)
+        for doc in docs:
+            self._known.move_to_end((query, doc))
+        scores = [self._known[(query, d)] for d in docs]
+        while len(self._known) > PAIRS_KEPT:
+            self._known.popitem(last=False)
+        return scores
 
     def says_nil(self, scores: list[float]) -> bool:
         """True when a NIL threshold is saved and no score reaches it."""
         return self.nil_threshold is not None and max(scores, default=-inf) < self.nil_threshold
 
-    def _score_docs(self, query: str, docs: tuple[str, ...]) -> tuple[float, ...]:
-        logits: list[float] = []
+    def _score_new(self, query: str, docs: list[str]) -> None:
         with torch.inference_mode():
             for start in range(0, len(docs), PAIRS_PER_BATCH):
                 chunk = docs[start : start + PAIRS_PER_BATCH]
                 values = pair_logits(
-                    self.tokenizer, self.model, self.config, [query] * len(chunk), list(chunk)
+                    self.tokenizer, self.model, self.config, [query] * len(chunk), chunk
                 )
-                logits.extend(values.reshape(-1).tolist())
-        return tuple(logits)
+                for doc, value in zip(chunk, values.reshape(-1).tolist(), strict=True):
+                    self._known[(query, doc)] = value
 
 
 def save_nil_threshold(folder: str | Path, rule: Mapping[str, object]) -> Path:

@@ -115,7 +115,7 @@ def train(
                 log(f"{seen} mentions, loss {loss.item():.3f}, {elapsed / seen:.2f} s/mention")
             if evaluate is not None and settings.eval_every and seen >= next_eval:
                 model.eval()
-                evaluate(ranker, seen)
+                evaluate(CrossEncoderRanker(config, tokenizer, model), seen)  # no stale scores
                 next_eval += settings.eval_every
     model.eval()
-    return ranker, history
+    return CrossEncoderRanker(config, tokenizer, model), history
