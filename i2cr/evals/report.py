@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from i2cr.evals.configs import BY_NAME
-from i2cr.evals.metrics import KS, OUTCOMES, summarize
+from i2cr.evals.metrics import KS, OUTCOMES, hit_at, is_labelled, summarize
 from i2cr.evals.runner import RELEASED, RUNS
 
 REPORT = "RESULTS.md"
@@ -257,6 +257,35 @@ def nil_table(runs: dict[str, Any], names: list[str]) -> list[str]:
     return markdown_table(header, rows)
 
 
+# The ranker-alone run each graph run's first stage (`ranker` setting) is paired with.
+RANKER_ALONE = {"embedder": "embedder", "dim": "dim", "cross_encoder": "cross_encoder"}
+
+
+def paired_table(runs: dict[str, Any], names: list[str]) -> list[str]:
+    """Markdown rows: each graph run against its ranker alone, top-1 hits on the same mentions."""
+    header = ["configuration", "order", "ranker alone", "both", "graph only", "ranker only"]
+    rows = []
+    for name, order, entry in _entries(runs, names):
+        ranker = str((entry["meta"].get("settings") or {}).get("ranker"))
+        alone_name = RANKER_ALONE.get(ranker, "")
+        alone = runs[order].get(alone_name)
+        if alone is None:
+            continue
+        graph_hits = {r["id"]: hit_at(r, 1) for r in entry["records"] if is_labelled(r)}
+        ranker_hits = {r["id"]: hit_at(r, 1) for r in alone["records"] if is_labelled(r)}
+        shared = graph_hits.keys() & ranker_hits.keys()
+        counts = [
+            sum(graph_hits[i] and ranker_hits[i] for i in shared),
+            sum(graph_hits[i] and not ranker_hits[i] for i in shared),
+            sum(ranker_hits[i] and not graph_hits[i] for i in shared),
+        ]
+        rows.append(
+            [_label(runs, name), order, _label(runs, RANKER_ALONE[ranker])]
+            + [str(c) for c in counts]
+        )
+    return markdown_table(header, rows)
+
+
 def round_table(runs: dict[str, Any], names: list[str]) -> list[str]:
     """Markdown rows: top-1 if runs stopped after each round, and how many reached it."""
     header = [
@@ -418,6 +447,9 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
     if any(runs[o][n]["summary"].get("nil") for o in runs for n in runs[o]):
         lines += ["", "### NIL answers", ""]
         lines += nil_table(runs, _configs(runs, [*TABLE2_GROUPS, "switches"]))
+    if graph_names and paired_table(runs, graph_names)[2:]:
+        lines += ["", "### Graph against its own first stage (top-1 hits, same mentions)", ""]
+        lines += paired_table(runs, graph_names)
     if graph_names:
         lines += ["", "### Cost per mention (paper Table 6)", ""]
         lines += cost_table(runs, graph_names)
