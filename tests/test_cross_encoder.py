@@ -108,16 +108,19 @@ def test_a_folder_without_weights_is_refused(trained, tmp_path):
 
 
 def test_nil_threshold_separates_low_top_scores():
-    rule = learn_threshold([3.0, 2.5, -1.0, 4.0, -2.0], [False, False, True, False, True])
+    tops, nil = [3.0, 2.5, -1.0, 4.0, -2.0], [False, False, True, False, True]
+    rule = learn_threshold(tops, nil, [True, True, False, True, False])
     assert -1.0 < rule.threshold < 2.5
-    assert (rule.nil_precision, rule.nil_recall, rule.accuracy) == (1.0, 1.0, 1.0)
+    assert (rule.nil_precision, rule.nil_recall, rule.top1) == (1.0, 1.0, 1.0)
 
 
-def test_nil_threshold_prefers_answering_when_tied():
-    rule = learn_threshold([1.0, 2.0], [True, False])
-    assert rule.threshold == 1.5
-    tied = learn_threshold([1.0, 1.0], [True, False])
-    assert tied.nil_recall == 0.0
+def test_nil_threshold_weighs_the_answers_it_would_lose():
+    # Saying NIL below 2.0 finds the NIL mention but loses a right answer at 1.0: no gain.
+    tops, nil = [1.0, 1.5, 3.0], [False, True, False]
+    assert learn_threshold(tops, nil, [True, False, True]).nil_recall == 0.0
+    # When the low-scoring answer was wrong anyway, the rule pays.
+    rule = learn_threshold(tops, nil, [False, False, True])
+    assert rule.nil_recall == 1.0 and rule.top1 == pytest.approx(2 / 3)
 
 
 class StubRanker:

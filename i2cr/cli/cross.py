@@ -44,7 +44,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     rank.set_defaults(run=run_rank)
 
     nil = actions.add_parser(
-        "nil", help="learn the NIL threshold on the top score from a set with NIL mentions"
+        "nil",
+        help="learn the NIL threshold on the best score (top-1 with the rule) from a set with NIL",
     )
     nil.add_argument("--dataset", required=True, help="a release-format file with NIL labels")
     nil.add_argument("--weights", default="", help="weights folder (default: shipped)")
@@ -120,15 +121,15 @@ def run_rank(args: argparse.Namespace) -> int:
 
 def run_nil(args: argparse.Namespace) -> int:
     """Print the threshold that best separates NIL from non-NIL mentions, and its P/R."""
-    from i2cr.cross_encoder.nil import learn_threshold, top_scores
+    from i2cr.cross_encoder.nil import best_scores, learn_threshold
     from i2cr.cross_encoder.ranker import load_cross_encoder, save_nil_threshold, shipped_weights
     from i2cr.datasets import load_release
 
     samples = load_release(args.dataset)
     if not any(s.is_nil for s in samples):
         raise InputError(f"{args.dataset}: no NIL mentions to learn a threshold from")
-    tops = top_scores(load_cross_encoder(args.weights), samples)
-    rule = learn_threshold(tops, [s.is_nil for s in samples])
+    tops, right = best_scores(load_cross_encoder(args.weights), samples)
+    rule = learn_threshold(tops, [s.is_nil for s in samples], right)
     print(json.dumps(rule.as_dict(), indent=2))
     if args.save:
         learned = {**rule.as_dict(), "dataset": Path(args.dataset).name}
