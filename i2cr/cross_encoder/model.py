@@ -48,10 +48,17 @@ def trained_names(model: Any, trained_layers: int) -> list[str]:
 def build_model(config: CrossEncoderConfig, seed: int = 0) -> tuple[Any, Any]:
     """(tokenizer, model) from the base; the head is initialised from `seed`, the rest frozen."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
 
     folder = resolve_embedder(config.base)
     torch.manual_seed(seed)
-    model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=1)
+    # Its load report lists the new head as missing from the base, on every load: expected.
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=1)
+    finally:
+        transformers_logging.set_verbosity(verbosity)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     trainable = set(trained_names(model, config.trained_layers))
     for name, parameter in model.named_parameters():
