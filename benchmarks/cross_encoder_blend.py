@@ -1,7 +1,7 @@
 """Issue 27: blend the cross-encoder's scores with DIM's or the embedder's (weight chosen on dev).
 
-Reads the per-mention scores `cross_encoder_signal.py` (or `--weights` for a saved ranker)
-wrote, z-scores each ranker's scores within a mention, and reports top-1 of
+Reads the per-mention scores `cross_encoder_signal.py` wrote (or scores dev with the ranker
+saved in the folder), z-scores each ranker's scores within a mention, and reports top-1 of
 (1 - w) * cross-encoder + w * other for w in 0, 0.1, ..., 1 on dev and on the held-out half
 of train. DIM was trained on all of train, so its fold figures are optimistic.
 Run: OMP_NUM_THREADS=1 python benchmarks/cross_encoder_blend.py /tmp/ce_half
@@ -14,6 +14,7 @@ import statistics
 import sys
 from pathlib import Path
 
+from i2cr.cross_encoder.ranker import load_cross_encoder
 from i2cr.datasets import Sample, load_release
 from i2cr.dim.features import gold_index
 from i2cr.dim.ranker import load_ranker
@@ -45,13 +46,23 @@ def main() -> None:
     """Print the blend table for DIM and the embedder."""
     folder = Path(sys.argv[1])
     train = {s.id: s for s in load_release(DATA / "wikimel_train.json")}
-    sets = {
-        "dev": load_release(DATA / "wikimel_dev.json"),
-        "fold": [train[i] for i in json.loads((folder / "fold_ids.json").read_text())],
-    }
+    sets = {"dev": load_release(DATA / "wikimel_dev.json")}
+    if (folder / "fold_ids.json").is_file():
+        sets["fold"] = [train[i] for i in json.loads((folder / "fold_ids.json").read_text())]
     dim = load_ranker()
     for name, samples in sets.items():
-        ce = json.loads((folder / f"{name}_scores.json").read_text())
+        path = folder / f"{name}_scores.json"
+        if not path.is_file():  # a saved ranker folder: score the split with it
+            ranker = load_cross_encoder(str(folder))
+            scores = {
+                s.id: ranker.scores(
+                    mention=s.mention, context=s.context, candidates=s.candidates, clues=s.clues
+                )
+                for s in samples
+            }
+            path = Path(f"/tmp/{folder.name}_{name}_scores.json")
+            path.write_text(json.dumps(scores))
+        ce = json.loads(path.read_text())
         others = {
             "DIM": dim.score_samples(samples),
             "embedder": [
