@@ -367,6 +367,15 @@ class Context:
             "empty: the ones shipped with i2cr."
         },
     )
+    ranker_dim_weight: float = field(
+        default=0.0,
+        metadata={
+            "description": "ranker='cross_encoder': weight of the shipped DIM ranker's scores "
+            "blended with the cross-encoder's, each standardised over the mention's candidates "
+            "(0: the cross-encoder alone; 0.4 was best on WikiMEL dev). ICR's 'ranker_margin' "
+            "reads the blend too; the NIL rule reads the cross-encoder's own scores."
+        },
+    )
     ranker_nil: bool = field(
         default=False,
         metadata={
@@ -512,6 +521,7 @@ class Context:
             "beta_text": (-1.0, 1.0),
             "fuzzy_min_score": (0.0, 100.0),
             "fuzzy_margin": (0.0, 100.0),
+            "ranker_dim_weight": (0.0, 1.0),
         }
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 
 from i2cr.context import Context
@@ -64,6 +65,45 @@ def cross_encoder_scores(
     )
 
 
+def standardised(scores: list[float]) -> list[float]:
+    """Scores as standard scores within the list (all 0 when they are equal)."""
+    spread = statistics.pstdev(scores)
+    mean = statistics.fmean(scores)
+    return [(s - mean) / spread if spread > 0 else 0.0 for s in scores]
+
+
+def first_stage_scores(
+    settings: Context,
+    *,
+    mention: str,
+    context: str,
+    candidates: list[Candidate],
+    clues: Mapping[str, str] | None = None,
+) -> list[float]:
+    """The scores the cross-encoder ranker orders by: its own, or blended with DIM's.
+
+    With `ranker_dim_weight` w: (1 - w) * z(cross-encoder) + w * z(DIM), z standardising over
+    the candidates given.
+    """
+    own = cross_encoder_scores(
+        settings, mention=mention, context=context, candidates=candidates, clues=clues
+    )
+    weight = settings.ranker_dim_weight
+    if weight == 0 or len(candidates) < 2:
+        return own
+    from i2cr.datasets import Sample
+    from i2cr.dim.ranker import load_ranker
+
+    sample = Sample(
+        id="", mention=mention, context=context, candidates=candidates, clues=dict(clues or {})
+    )
+    dim = load_ranker().score_samples([sample], settings.precision)[0]
+    return [
+        (1 - weight) * a + weight * b
+        for a, b in zip(standardised(own), standardised(dim), strict=True)
+    ]
+
+
 def ranker_says_nil(
     settings: Context,
     *,
@@ -107,7 +147,7 @@ def rank_candidates(
         )
     elif settings.ranker == "cross_encoder":
         order = best_first(
-            cross_encoder_scores(
+            first_stage_scores(
                 settings, mention=mention, context=context, candidates=candidates, clues=clues
             )
         )

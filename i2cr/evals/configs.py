@@ -25,6 +25,8 @@ Group = Literal[
 # ICR's threshold on the cross-encoder's margin (logits) for `full_cross_icr`: a try passes
 # when the ranker scores it at most this far below the best other candidate.
 CROSS_ICR_ALPHA = -1.0
+# DIM's weight in the blended first stage: best on WikiMEL dev (benchmarks/cross_encoder_blend.py).
+CROSS_DIM_WEIGHT = 0.4
 
 TOOL_ABBREVIATIONS = {"ocr": "ocr", "caption": "cap", "dense_caption": "dense", "tags": "tags"}
 
@@ -101,6 +103,13 @@ BASELINES = [
     EvalConfig("dim", "baseline", linker="dim", label="DIM ranker alone"),
     EvalConfig("cross_encoder", "baseline", linker="cross_encoder", label="cross-encoder alone"),
     EvalConfig(
+        "cross_encoder_dim",
+        "baseline",
+        {"ranker": "cross_encoder", "ranker_dim_weight": CROSS_DIM_WEIGHT},
+        linker="cross_encoder",
+        label=f"cross-encoder + DIM blend ({CROSS_DIM_WEIGHT:g}) alone",
+    ),
+    EvalConfig(
         "cross_encoder_nil",
         "baseline",
         {"ranker": "cross_encoder", "ranker_nil": True},
@@ -141,20 +150,20 @@ RANKED = [
 ]
 
 # Issue 27: the default selector behind the trained cross-encoder (top 5), its ICR and NIL rules.
-CROSS_FIRST = {"ranker": "cross_encoder", "ranker_keep": 5}
+CROSS_FIRST = {"ranker": "cross_encoder", "ranker_keep": 5, "ranker_dim_weight": CROSS_DIM_WEIGHT}
 CROSS_ENCODER = [
-    EvalConfig("full_cross", "ranked", CROSS_FIRST, label="I2CR behind the cross-encoder"),
+    EvalConfig("full_cross", "ranked", CROSS_FIRST, label="I2CR behind the cross-encoder + DIM"),
     EvalConfig(
         "full_cross_icr",
         "ranked",
         {**CROSS_FIRST, "icr_rule": "ranker_margin", "alpha": CROSS_ICR_ALPHA},
-        label=f"I2CR behind the cross-encoder, ICR by its margin > {CROSS_ICR_ALPHA:g}",
+        label=f"I2CR behind the cross-encoder + DIM, ICR by its margin > {CROSS_ICR_ALPHA:g}",
     ),
     EvalConfig(
         "full_cross_nil",
         "ranked",
         {**CROSS_FIRST, "ranker_nil": True},
-        label="I2CR behind the cross-encoder, its NIL rule",
+        label="I2CR behind the cross-encoder + DIM, its NIL rule",
     ),
 ]
 
@@ -224,6 +233,7 @@ SUITES = {
     "cross": [
         "cross_encoder",
         "cross_encoder_nil",
+        "cross_encoder_dim",
         "first_candidate",
         "embedder",
         "dim",

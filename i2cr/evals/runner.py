@@ -92,7 +92,7 @@ BASELINE_READS: dict[str, tuple[str, ...]] = {
     "first_candidate": (),
     "embedder": ("embedder", "precision"),
     "dim": ("ranker_weights", "precision"),
-    "cross_encoder": ("ranker_weights", "ranker_nil", "allow_nil"),
+    "cross_encoder": ("ranker_weights", "ranker_dim_weight", "ranker_nil", "allow_nil"),
 }
 
 
