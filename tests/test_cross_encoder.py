@@ -252,3 +252,32 @@ def test_scores_follow_the_candidates_in_any_order(trained):
     forward = trained.scores(candidates=sample.candidates, **texts)
     backward = trained.scores(candidates=sample.candidates[::-1], **texts)
     assert backward == forward[::-1]
+
+
+def test_dim_blend_reorders_by_both_rankers(mention, stub, monkeypatch):
+    from i2cr.dim import ranker as dim_ranker
+    from i2cr.ranking import first_stage_scores, rank_candidates, standardised
+
+    stub(TABLE)
+
+    class Dim:
+        def score_samples(self, samples: list[Sample], precision: str) -> list[list[float]]:
+            return [
+                [
+                    {"Ruth Rendell": 9.0, "Ed Rendell": 0.0, "Don Rendell": 1.0}[c["name"]]
+                    for c in samples[0].candidates
+                ]
+            ]
+
+    monkeypatch.setattr(dim_ranker, "load_ranker", lambda folder="": Dim())
+    texts = {k: mention[k] for k in ("mention", "context", "candidates", "clues")}
+    alone = Context(ranker="cross_encoder")
+    assert rank_candidates(alone, **texts)[0]["name"] == "Ed Rendell"
+    blended = Context(ranker="cross_encoder", ranker_dim_weight=0.8)
+    assert rank_candidates(blended, **texts)[0]["name"] == "Ruth Rendell"
+    expected = [
+        0.2 * a + 0.8 * b
+        for a, b in zip(standardised([0.5, 4.0, 1.0]), standardised([9.0, 0.0, 1.0]), strict=True)
+    ]
+    assert first_stage_scores(blended, **texts) == pytest.approx(expected)
+    assert standardised([2.0, 2.0]) == [0.0, 0.0]
