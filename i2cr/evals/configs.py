@@ -160,6 +160,12 @@ CROSS_ENCODER = [
         label=f"I2CR behind the cross-encoder + DIM, ICR by its margin > {CROSS_ICR_ALPHA:g}",
     ),
     EvalConfig(
+        "tes_only_cross_nil",
+        "ranked",
+        {**CROSS_FIRST, **ALL_OFF, "ranker_nil": True},
+        label="TES only behind the cross-encoder + DIM, its NIL rule",
+    ),
+    EvalConfig(
         "full_cross_nil",
         "ranked",
         {**CROSS_FIRST, "ranker_nil": True},

@@ -266,8 +266,10 @@ def paired_table(runs: dict[str, Any], names: list[str]) -> list[str]:
     header = ["configuration", "order", "ranker alone", "both", "graph only", "ranker only"]
     rows = []
     for name, order, entry in _entries(runs, names):
-        ranker = str((entry["meta"].get("settings") or {}).get("ranker"))
-        alone_name = RANKER_ALONE.get(ranker, "")
+        settings = entry["meta"].get("settings") or {}
+        alone_name = RANKER_ALONE.get(str(settings.get("ranker")), "")
+        if alone_name == "cross_encoder" and settings.get("ranker_dim_weight"):
+            alone_name = "cross_encoder_dim"
         alone = runs[order].get(alone_name)
         if alone is None:
             continue
@@ -280,8 +282,7 @@ def paired_table(runs: dict[str, Any], names: list[str]) -> list[str]:
             sum(ranker_hits[i] and not graph_hits[i] for i in shared),
         ]
         rows.append(
-            [_label(runs, name), order, _label(runs, RANKER_ALONE[ranker])]
-            + [str(c) for c in counts]
+            [_label(runs, name), order, _label(runs, alone_name)] + [str(c) for c in counts]
         )
     return markdown_table(header, rows)
 
