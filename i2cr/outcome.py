@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from i2cr.state import Attempt
 
-NIL_DECISIONS = frozenset({"nil", "icr_nil"})
+NIL_DECISIONS = frozenset({"nil", "icr_nil", "ranker_nil"})
 ROUND_CLOSING = frozenset(
     {
         *NIL_DECISIONS,
@@ -44,6 +44,8 @@ def choose(attempts: list[Attempt], fallback: str) -> tuple[Attempt, str]:
         return last, f"round {last['round']}: selector answered NIL"
     if last["decision"] == "icr_nil":
         return last, f"round {last['round']}: every try failed ICR, NIL"
+    if last["decision"] == "ranker_nil":
+        return last, "first stage: no candidate reaches the ranker's NIL threshold"
     # A round's best-of-failed try that then passes IAV is accepted, as in the method.
     if last["decision"] == "iav_pass" or verified(last):
         return last, f"round {last['round']}: {last['decision']}"
@@ -61,7 +63,7 @@ def choose(attempts: list[Attempt], fallback: str) -> tuple[Attempt, str]:
 
 
 def is_nil(attempt: Attempt) -> bool:
-    """The try answered NIL (the selector did, or every try of its round failed ICR)."""
+    """The try answered NIL (the selector, every try of its round failing ICR, or the ranker)."""
     return attempt["decision"] in NIL_DECISIONS
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping
 
 from i2cr.context import Context
@@ -35,6 +36,80 @@ def best_first(scores: list[float]) -> list[int]:
     return sorted(range(len(scores)), key=lambda i: -scores[i])
 
 
+def cross_encoder_scores(
+    settings: Context,
+    *,
+    mention: str,
+    context: str,
+    candidates: list[Candidate],
+    clues: Mapping[str, str] | None = None,
+) -> list[float]:
+    """The cross-encoder's score of each candidate (`ranker_weights`, else the shipped one)."""
+    from i2cr.cross_encoder.ranker import load_cross_encoder
+
+    return load_cross_encoder(settings.ranker_weights).scores(
+        mention=mention, context=context, candidates=candidates, clues=clues
+    )
+
+
+def standardised(scores: list[float]) -> list[float]:
+    """Scores as standard scores within the list (all 0 when they are equal)."""
+    spread = statistics.pstdev(scores)
+    mean = statistics.fmean(scores)
+    return [(s - mean) / spread if spread > 0 else 0.0 for s in scores]
+
+
+def first_stage_scores(
+    settings: Context,
+    *,
+    mention: str,
+    context: str,
+    candidates: list[Candidate],
+    clues: Mapping[str, str] | None = None,
+) -> list[float]:
+    """The scores the cross-encoder ranker orders by: its own, or blended with DIM's.
+
+    With `ranker_dim_weight` w: (1 - w) * z(cross-encoder) + w * z(DIM), z standardising over
+    the candidates given.
+    """
+    own = cross_encoder_scores(
+        settings, mention=mention, context=context, candidates=candidates, clues=clues
+    )
+    weight = settings.ranker_dim_weight
+    if weight == 0 or len(candidates) < 2:
+        return own
+    from i2cr.datasets import Sample
+    from i2cr.dim.ranker import load_ranker
+
+    sample = Sample(
+        id="", mention=mention, context=context, candidates=candidates, clues=dict(clues or {})
+    )
+    dim = load_ranker().score_samples([sample], settings.precision)[0]
+    return [
+        (1 - weight) * a + weight * b
+        for a, b in zip(standardised(own), standardised(dim), strict=True)
+    ]
+
+
+def ranker_says_nil(
+    settings: Context,
+    *,
+    mention: str,
+    context: str,
+    candidates: list[Candidate],
+    clues: Mapping[str, str] | None = None,
+) -> bool:
+    """The NIL rule (`ranker_nil`, `allow_nil`): no cross-encoder score reaches its threshold."""
+    if not (settings.ranker_nil and settings.allow_nil and settings.ranker == "cross_encoder"):
+        return False
+    from i2cr.cross_encoder.ranker import load_cross_encoder
+
+    ranker = load_cross_encoder(settings.ranker_weights)
+    return ranker.says_nil(
+        ranker.scores(mention=mention, context=context, candidates=candidates, clues=clues)
+    )
+
+
 def rank_candidates(
     settings: Context,
     *,
@@ -47,9 +122,9 @@ def rank_candidates(
 ) -> list[Candidate]:
     """The candidates in the ranker's order, the best `ranker_keep` of them (as is for 'none').
 
-    `retrieved` candidates come from a KG search, best first: the embedder ranker then fuses
-    its order with the search's (reciprocal rank fusion), so the string and prior signals the
-    search ranked by are kept, not replaced by cosine alone.
+    `retrieved` candidates come from a KG search, best first: the embedder and cross-encoder
+    rankers then fuse their order with the search's (reciprocal rank fusion), so the string
+    and prior signals the search ranked by are kept, not replaced by one score alone.
     """
     if settings.ranker == "none":
         return candidates
@@ -59,8 +134,12 @@ def rank_candidates(
                 settings.embedder, mention, context, candidates, precision=settings.precision
             )
         )
-        if retrieved:
-            order = fuse([list(range(len(candidates))), order])
+    elif settings.ranker == "cross_encoder":
+        order = best_first(
+            first_stage_scores(
+                settings, mention=mention, context=context, candidates=candidates, clues=clues
+            )
+        )
     else:
         from i2cr.dim.ranker import load_ranker
 
@@ -72,4 +151,6 @@ def rank_candidates(
             image=image,
             precision=settings.precision,
         )
+    if retrieved and settings.ranker != "dim":
+        order = fuse([list(range(len(candidates))), order])
     return [candidates[i] for i in order[: settings.ranker_keep]]

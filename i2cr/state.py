@@ -24,6 +24,7 @@ Decision = Literal[
     "icr_fail",
     "icr_best_of_failed",
     "icr_nil",
+    "ranker_nil",
     "iav_pass",
     "iav_fail",
     "iav_skipped",

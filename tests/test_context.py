@@ -63,7 +63,10 @@ def test_values_as_text_or_json_become_the_field_type(settings, expected):
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
-        ({"ranker": "foo"}, r"ranker='foo' must be one of \['none', 'embedder', 'dim'\]"),
+        (
+            {"ranker": "foo"},
+            r"ranker='foo' must be one of \['none', 'embedder', 'dim', 'cross_encoder'\]",
+        ),
         ({"alpha": "abc"}, "alpha='abc' is not a number"),
         ({"alpha": float("nan")}, "alpha=nan must be a finite number"),
         ({"beta": "inf"}, "beta='inf' must be a finite number"),

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-SUBCOMMANDS = ("link", "eval", "dim", "kg", "finetune")
+SUBCOMMANDS = ("link", "eval", "dim", "cross", "kg", "finetune")
 
 
 def subcommand_modules(argv: Sequence[str]) -> list[ModuleType]:

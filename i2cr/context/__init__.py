@@ -52,6 +52,11 @@ class Context(ServerSettings, MethodSettings, ModelSettings):
         for f in fields(self):
             check_value(f, getattr(self, f.name))
         check_between("alpha", self.alpha, ALPHA_RANGES.get(self.icr_rule, UNBOUNDED))
+        needs_cross_encoder = self.icr_rule == "ranker_margin" or self.ranker_nil
+        if needs_cross_encoder and self.ranker != "cross_encoder":
+            raise SettingError(
+                "icr_rule='ranker_margin' and ranker_nil need ranker='cross_encoder'"
+            )
         unknown = [t for t in self.clue_tool_order if t not in CLUE_TOOLS]
         if unknown:
             raise SettingError(

@@ -25,12 +25,15 @@ class MethodSettings:
         "ICR threshold: the try's `icr_rule` score must exceed it (chosen on WikiMEL dev by "
         "`i2cr eval sweep`, with the default selector).",
     )
-    icr_rule: Literal["absolute", "margin", "zscore"] = setting(
+    icr_rule: Literal["absolute", "margin", "zscore", "ranker_margin"] = setting(
         "absolute",
         "ICR's score: 'absolute' is cosine(mention side, entity side) (the paper); relative to "
         "the candidate set, 'margin' is that cosine minus the best one of the other candidates "
         "(alpha near 0, negative to let close seconds pass) and 'zscore' its standard score "
-        "among all candidates' cosines.",
+        "among all candidates' cosines. 'ranker_margin' (ranker='cross_encoder') is the "
+        "cross-encoder's score of the try minus the best other candidate's, the round's clue "
+        "read with the context (logits: alpha 0 passes only the ranker's first, negative ones "
+        "close seconds).",
     )
     icr_all_failed: Literal["best_try", "nil"] = setting(
         "best_try",
@@ -117,12 +120,28 @@ class MethodSettings:
     )
     ranker: RankerKind = setting(
         "embedder",
-        "First stage before TES: 'dim' re-orders the candidates with the trained DIM fusion "
-        "ranker (i2cr.dim), 'embedder' by the embedder's cosine of mention and entity text (the"
-        " first stage the shipped SmolLM2 adapter was trained behind); both keep the best "
-        "ranker_keep. Candidates retrieved from the KG keep the search's string and prior "
-        "signals: 'embedder' fuses its order with the search's (reciprocal rank fusion). 'none'"
-        " keeps the given or retrieved order (the paper's setup).",
+        "First stage before TES: 'cross_encoder' re-orders the candidates by a cross-encoder "
+        "trained on WikiMEL train (i2cr.cross_encoder: mention, context and caption read with "
+        "each entity's name and description), 'dim' with the trained DIM fusion ranker "
+        "(i2cr.dim), 'embedder' by the embedder's cosine of mention and entity text (the first "
+        "stage the shipped SmolLM2 adapter was trained behind); all keep the best ranker_keep. "
+        "Candidates retrieved from the KG keep the search's string and prior signals: "
+        "'embedder' and 'cross_encoder' fuse their order with the search's (reciprocal rank "
+        "fusion). 'none' keeps the given or retrieved order (the paper's setup).",
+    )
+    ranker_dim_weight: float = setting(
+        0.0,
+        "ranker='cross_encoder': weight of the shipped DIM ranker's scores blended with the "
+        "cross-encoder's, each standardised over the mention's candidates (0: the "
+        "cross-encoder alone; 0.4 was best on WikiMEL dev). ICR's 'ranker_margin' reads the "
+        "blend too; the NIL rule reads the cross-encoder's own scores.",
+        between=(0.0, 1.0),
+    )
+    ranker_nil: bool = setting(
+        False,
+        "With allow_nil and ranker='cross_encoder': answer NIL, without asking the selector, "
+        "when no candidate's cross-encoder score reaches the NIL threshold saved with its "
+        "weights (learned by `i2cr cross nil --save`).",
     )
     ranker_keep: int = setting(
         5,

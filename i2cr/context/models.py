@@ -109,5 +109,8 @@ class ModelSettings:
         0.05, "Classifier tags keep labels with at least this probability."
     )
     ranker_weights: str = setting(
-        "", "Folder of DIM weights; empty: the weights shipped with i2cr.", operator=True
+        "",
+        "Folder of the trained ranker's weights (DIM or cross-encoder); empty: the ones "
+        "shipped with i2cr.",
+        operator=True,
     )

@@ -6,12 +6,14 @@ from dataclasses import replace
 from typing import Any
 
 from i2cr.context import Context
-from i2cr.ranking import best_first, embedder_scores, rank_candidates
+from i2cr.ranking import best_first, embedder_scores, rank_candidates, ranker_says_nil
 from i2cr.state import Candidate, LinkResult, RankedEntity
 
 
-def _output(candidates: list[Candidate], order: list[int], top_k: int, how: str) -> dict[str, Any]:
-    """A graph-shaped output ranking `candidates` in `order`."""
+def _output(
+    candidates: list[Candidate], order: list[int], top_k: int, how: str, nil: bool = False
+) -> dict[str, Any]:
+    """A graph-shaped output ranking `candidates` in `order` (answering NIL when `nil`)."""
     if not candidates:
         raise ValueError("no candidates to rank")
     ranked = [
@@ -19,9 +21,9 @@ def _output(candidates: list[Candidate], order: list[int], top_k: int, how: str)
         for i in order[:top_k]
     ]
     result = LinkResult(
-        entity=ranked[0]["name"],
-        qid=ranked[0]["qid"],
-        nil=False,
+        entity=None if nil else ranked[0]["name"],
+        qid=None if nil else ranked[0]["qid"],
+        nil=nil,
         decided_by=how,
         top_k=ranked,
         selector_calls=0,
@@ -55,6 +57,24 @@ class EmbedderRanking:
         )
         order = best_first(scores)
         return _output(candidates, order, context.top_k, "embedder ranking")
+
+
+class CrossEncoderRanking:
+    """Rank candidates with the trained cross-encoder; NIL by its rule when `ranker_nil` is on."""
+
+    def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
+        """Rank the candidates by the cross-encoder's score; ties keep the given order."""
+        settings = replace(context, ranker="cross_encoder", ranker_keep=len(input["candidates"]))
+        texts = {
+            "mention": input["mention"],
+            "context": input.get("context", ""),
+            "candidates": input["candidates"],
+            "clues": input.get("clues"),
+        }
+        ranked = rank_candidates(settings, **texts)
+        nil = ranker_says_nil(settings, **texts)
+        how = "cross-encoder NIL rule" if nil else "cross-encoder ranking"
+        return _output(ranked, list(range(len(ranked))), context.top_k, how, nil)
 
 
 class DimRanking:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from i2cr.context import CLUE_TOOLS
 
-LinkerKind = Literal["graph", "first_candidate", "embedder", "dim"]
+LinkerKind = Literal["graph", "first_candidate", "embedder", "dim", "cross_encoder"]
 Group = Literal[
     "baseline",
     "method",
@@ -21,6 +21,12 @@ Group = Literal[
     "sweep",
     "rules",
 ]
+
+# ICR's threshold on the cross-encoder's margin (logits) for `full_cross_icr`: a try passes
+# when the ranker scores it at most this far below the best other candidate.
+CROSS_ICR_ALPHA = -1.0
+# DIM's weight in the blended first stage: best on WikiMEL dev (benchmarks/cross_encoder_blend.py).
+CROSS_DIM_WEIGHT = 0.4
 
 TOOL_ABBREVIATIONS = {"ocr": "ocr", "caption": "cap", "dense_caption": "dense", "tags": "tags"}
 
@@ -95,6 +101,21 @@ BASELINES = [
     ),
     EvalConfig("embedder", "baseline", linker="embedder", label="embedder alone"),
     EvalConfig("dim", "baseline", linker="dim", label="DIM ranker alone"),
+    EvalConfig("cross_encoder", "baseline", linker="cross_encoder", label="cross-encoder alone"),
+    EvalConfig(
+        "cross_encoder_dim",
+        "baseline",
+        {"ranker": "cross_encoder", "ranker_dim_weight": CROSS_DIM_WEIGHT},
+        linker="cross_encoder",
+        label=f"cross-encoder + DIM blend ({CROSS_DIM_WEIGHT:g}) alone",
+    ),
+    EvalConfig(
+        "cross_encoder_nil",
+        "baseline",
+        {"ranker": "cross_encoder", "ranker_nil": True},
+        linker="cross_encoder",
+        label="cross-encoder alone, NIL rule",
+    ),
 ]
 
 # The base selector without its adapter, for comparison with the fine-tuned default.
@@ -126,6 +147,30 @@ RANKED = [
         label="TES only, zero-shot SmolLM2, DIM keeps 5",
     ),
     EvalConfig("full_dim", "ranked", DIM_FIRST, label="I2CR, zero-shot SmolLM2, DIM keeps 5"),
+]
+
+# Issue 27: the default selector behind the trained cross-encoder (top 5), its ICR and NIL rules.
+CROSS_FIRST = {"ranker": "cross_encoder", "ranker_keep": 5, "ranker_dim_weight": CROSS_DIM_WEIGHT}
+CROSS_ENCODER = [
+    EvalConfig("full_cross", "ranked", CROSS_FIRST, label="I2CR behind the cross-encoder + DIM"),
+    EvalConfig(
+        "full_cross_icr",
+        "ranked",
+        {**CROSS_FIRST, "icr_rule": "ranker_margin", "alpha": CROSS_ICR_ALPHA},
+        label=f"I2CR behind the cross-encoder + DIM, ICR by its margin > {CROSS_ICR_ALPHA:g}",
+    ),
+    EvalConfig(
+        "tes_only_cross_nil",
+        "ranked",
+        {**CROSS_FIRST, **ALL_OFF, "ranker_nil": True},
+        label="TES only behind the cross-encoder + DIM, its NIL rule",
+    ),
+    EvalConfig(
+        "full_cross_nil",
+        "ranked",
+        {**CROSS_FIRST, "ranker_nil": True},
+        label="I2CR behind the cross-encoder + DIM, its NIL rule",
+    ),
 ]
 
 METHOD = [
@@ -166,6 +211,7 @@ ALL_CONFIGS = [
     *RULES,
     *ZERO_SHOT,
     *RANKED,
+    *CROSS_ENCODER,
     *_switch_configs(),
     *_vif_tool_configs(),
     *_clue_order_configs(),
@@ -190,6 +236,15 @@ SUITES = {
         *(c.name for c in _switch_configs()),
     ],
     "rules": ["full", *(c.name for c in RULES)],
+    "cross": [
+        "cross_encoder",
+        "cross_encoder_nil",
+        "cross_encoder_dim",
+        "first_candidate",
+        "embedder",
+        "dim",
+        *(c.name for c in CROSS_ENCODER),
+    ],
     "paper": [c.name for c in ALL_CONFIGS],
 }
 

@@ -15,6 +15,7 @@ from i2cr.evals.tables import (
     cost_table,
     nil_table,
     outcome_table,
+    paired_table,
     round_table,
 )
 
@@ -122,6 +123,9 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
     if any(runs[o][n]["summary"].get("nil") for o in runs for n in runs[o]):
         lines += ["", "### NIL answers", ""]
         lines += nil_table(runs, configs_in(runs, [*TABLE2_GROUPS, "switches"]))
+    if graph_names and paired_table(runs, graph_names)[2:]:
+        lines += ["", "### Graph against its own first stage (top-1 hits, same mentions)", ""]
+        lines += paired_table(runs, graph_names)
     if graph_names:
         lines += ["", "### Cost per mention (paper Table 6)", ""]
         lines += cost_table(runs, graph_names)

@@ -23,7 +23,12 @@ from typing import Any, Literal
 from i2cr.batch import BatchSummary, Engine, Linker, run_batch, sample_rows, thread_engine
 from i2cr.context import Context
 from i2cr.datasets import Sample, load_release
-from i2cr.evals.baselines import DimRanking, EmbedderRanking, FirstCandidate
+from i2cr.evals.baselines import (
+    CrossEncoderRanking,
+    DimRanking,
+    EmbedderRanking,
+    FirstCandidate,
+)
 from i2cr.evals.cache import attach_cache, detach_cache
 from i2cr.evals.configs import EvalConfig
 from i2cr.evals.records import PLAIN, RELEASED, RUNS, meta_path, unpack_for_run
@@ -75,6 +80,8 @@ def make_linker(config: EvalConfig) -> Linker:
         return EmbedderRanking()
     if config.linker == "dim":
         return DimRanking()
+    if config.linker == "cross_encoder":
+        return CrossEncoderRanking()
     from i2cr.graph import graph
 
     return graph
@@ -85,6 +92,7 @@ BASELINE_READS: dict[str, tuple[str, ...]] = {
     "first_candidate": (),
     "embedder": ("embedder", "precision"),
     "dim": ("ranker_weights", "precision"),
+    "cross_encoder": ("ranker_weights", "ranker_dim_weight", "ranker_nil", "allow_nil"),
 }
 
 
@@ -93,7 +101,7 @@ def _unread(settings: dict[str, Any]) -> set[str]:
     unread = {"top_k"}  # it only shortens the output list
     if settings["ranker"] == "none":
         unread.add("ranker_keep")
-    if settings["ranker"] != "dim":
+    if settings["ranker"] not in ("dim", "cross_encoder"):
         unread.add("ranker_weights")
     if not settings["use_icr"]:
         unread |= {"alpha", "max_reselect"}

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from i2cr.evals.metrics import KS, OUTCOMES
+from i2cr.evals.metrics import KS, OUTCOMES, hit_at, is_labelled
 from i2cr.evals.records import candidate_orders, entries, label
 
 
@@ -123,6 +123,34 @@ def nil_table(runs: dict[str, Any], names: list[str]) -> list[str]:
                     ),
                 ]
             )
+    return markdown_table(header, rows)
+
+
+# The ranker-alone run each graph run's first stage (`ranker` setting) is paired with.
+RANKER_ALONE = {"embedder": "embedder", "dim": "dim", "cross_encoder": "cross_encoder"}
+
+
+def paired_table(runs: dict[str, Any], names: list[str]) -> list[str]:
+    """Markdown rows: each graph run against its ranker alone, top-1 hits on the same mentions."""
+    header = ["configuration", "order", "ranker alone", "both", "graph only", "ranker only"]
+    rows = []
+    for name, order, entry in entries(runs, names):
+        settings = entry["meta"].get("settings") or {}
+        alone_name = RANKER_ALONE.get(str(settings.get("ranker")), "")
+        if alone_name == "cross_encoder" and settings.get("ranker_dim_weight"):
+            alone_name = "cross_encoder_dim"
+        alone = runs[order].get(alone_name)
+        if alone is None:
+            continue
+        graph_hits = {r["id"]: hit_at(r, 1) for r in entry["records"] if is_labelled(r)}
+        ranker_hits = {r["id"]: hit_at(r, 1) for r in alone["records"] if is_labelled(r)}
+        shared = graph_hits.keys() & ranker_hits.keys()
+        counts = [
+            sum(graph_hits[i] and ranker_hits[i] for i in shared),
+            sum(graph_hits[i] and not ranker_hits[i] for i in shared),
+            sum(ranker_hits[i] and not graph_hits[i] for i in shared),
+        ]
+        rows.append([label(runs, name), order, label(runs, alone_name), *map(str, counts)])
     return markdown_table(header, rows)
 
 

@@ -7,7 +7,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from i2cr.context import Context
 from i2cr.graph.guard import guarded
-from i2cr.graph.routers import after_iav, after_icr, after_select, after_vif
+from i2cr.graph.routers import after_iav, after_icr, after_retrieve, after_select, after_vif
 from i2cr.nodes.finalize import finalize
 from i2cr.nodes.iav import iav
 from i2cr.nodes.icr import icr
@@ -29,7 +29,7 @@ def build_graph() -> CompiledStateGraph[State, Context, InputState, OutputState]
     builder.add_node(guarded(vif))
     builder.add_node(guarded(finalize, final=True))
     builder.add_edge(START, "retrieve")
-    builder.add_edge("retrieve", "select")
+    builder.add_conditional_edges("retrieve", after_retrieve)
     builder.add_conditional_edges("select", after_select)
     builder.add_conditional_edges("icr", after_icr)
     builder.add_conditional_edges("iav", after_iav)

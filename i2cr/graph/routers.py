@@ -19,6 +19,11 @@ def _after_check(state: State, context: Context) -> Literal["vif", "finalize"]:
     return "finalize"
 
 
+def after_retrieve(state: State) -> Literal["select", "finalize"]:
+    """The ranker's NIL rule answered (a NIL try): finalize; otherwise the selector's turn."""
+    return "finalize" if state.attempts else "select"
+
+
 def after_select(state: State, runtime: Runtime[Context]) -> Literal["icr", "iav", "finalize"]:
     """NIL ends the run; otherwise the first enabled check runs."""
     context = settings(runtime)

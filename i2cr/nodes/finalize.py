@@ -69,7 +69,7 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         nil=is_nil,
         decided_by=decided_by,
         top_k=rank(answer, state.attempts, state.candidates, context.top_k, context.top_k_rule),
-        selector_calls=len(state.attempts),
+        selector_calls=sum(a["decision"] != "ranker_nil" for a in state.attempts),
         selector_cached=sum(a["cached"] for a in state.attempts),
         rounds=state.round + 1,
     )

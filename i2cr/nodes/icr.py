@@ -13,6 +13,7 @@ from rapidfuzz.utils import default_process
 from i2cr.context import Context
 from i2cr.models.embedder import cosine
 from i2cr.nodes.common import current_attempt, first_open_candidate, round_attempts, settings
+from i2cr.ranking import first_stage_scores
 from i2cr.selection import display_name
 from i2cr.state import Attempt, State
 from i2cr.texts import entity_text, mention_text
@@ -38,7 +39,22 @@ def checked_mention_text(state: State, selected: int | None = None) -> str:
 
 
 def icr_score(state: State, context: Context, selected: int) -> float:
-    """The try's score under `icr_rule`: its cosine, or that cosine relative to the others'."""
+    """The try's score under `icr_rule`: its cosine, or that cosine relative to the others'.
+
+    'ranker_margin' scores by the first stage's scores instead (the cross-encoder's, or its
+    blend with DIM), relative to the others.
+    """
+    if context.icr_rule == "ranker_margin":
+        said = mention_text(state.context, state.clue)
+        ranked = first_stage_scores(
+            context,
+            mention=state.mention,
+            context=said,
+            candidates=state.candidates,
+            clues=state.clues,
+        )
+        others = [s for i, s in enumerate(ranked) if i != selected]
+        return ranked[selected] - max(others, default=ranked[selected])
     mention_side = checked_mention_text(state, selected)
     if context.icr_rule == "absolute":
         entity_side = [entity_text(state.candidates[selected])]

@@ -13,15 +13,35 @@ from i2cr.images import ImageLimits, image_problem
 from i2cr.inputs import bounded_candidates, check_input
 from i2cr.kg import open_hybrid, open_kg
 from i2cr.nodes.common import settings
-from i2cr.ranking import rank_candidates
+from i2cr.ranking import rank_candidates, ranker_says_nil
 from i2cr.serving import is_served
-from i2cr.state import State
+from i2cr.state import Attempt, State
+
+RANKER_NIL = Attempt(
+    round=0,
+    try_index=0,
+    clue_tool=None,
+    selected=None,
+    entity=None,
+    raw_answer="",
+    match="nil",
+    resolved_by="ranker",
+    cached=False,
+    seconds=0.0,
+    icr_score=None,
+    icr_passed=None,
+    iav_score=None,
+    iav_passed=None,
+    iav_method=None,
+    decision="ranker_nil",
+)
 
 
 def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Check the mention, candidates and image; fuzzy-retrieve candidates when none came.
 
-    The mention, context, clues and image the later nodes read are the checked ones.
+    The mention, context, clues and image the later nodes read are the checked ones. When the
+    ranker's NIL rule fires (`ranker_nil`) the run's answer is NIL, with no selector call.
     """
     context = settings(runtime)
     checked = check_input(state, context, served=is_served(runtime))
@@ -43,6 +63,13 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             raise InputError(
                 f"no entity of the knowledge graph {context.kg} matches {checked.mention!r}"
             )
+    says_nil = ranker_says_nil(
+        context,
+        mention=checked.mention,
+        context=checked.context,
+        candidates=candidates,
+        clues=checked.clues,
+    )
     candidates = rank_candidates(
         context,
         mention=checked.mention,
@@ -57,6 +84,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if problem and checked.image:
         warnings.append(f"{problem}; visual steps use only the clues given with the input")
     return {
+        "attempts": [Attempt(**RANKER_NIL)] if says_nil else [],
         "mention": checked.mention,
         "context": checked.context,
         "clues": checked.clues,

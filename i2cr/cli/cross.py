@@ -1,0 +1,137 @@
+"""`i2cr cross`: train the cross-encoder first stage, rank with it, learn its NIL threshold."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from i2cr.errors import InputError
+
+DATA = Path("../shared/data/wikimel")
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    """Add the `cross` subcommand and its actions."""
+    parser = commands.add_parser(
+        "cross", help="the cross-encoder first stage: train, rank, NIL threshold"
+    )
+    actions = parser.add_subparsers(dest="action", required=True)
+
+    train = actions.add_parser("train", help="fine-tune the cross-encoder on a training split")
+    train.add_argument("--train", default=str(DATA / "wikimel_train.json"), help="training set")
+    train.add_argument("--output", help="weights folder (default: the shipped weights folder)")
+    train.add_argument("--base", default="minilm", help="base encoder: 'minilm', folder or id")
+    train.add_argument("--trained-layers", type=int, default=2, help="top layers trained")
+    train.add_argument("--max-length", type=int, default=128, help="tokens per pair")
+    train.add_argument("--desc-chars", type=int, default=400, help="description characters")
+    train.add_argument("--epochs", type=int, default=1)
+    train.add_argument("--lr", type=float, default=5e-5, help="learning rate of the layers")
+    train.add_argument("--head-lr", type=float, default=1e-3, help="learning rate of the head")
+    train.add_argument("--mentions-per-step", type=int, default=4)
+    train.add_argument("--limit", type=int, help="train on a seeded subset of this size")
+    train.add_argument("--seed", type=int, default=0, help="head init, data order and subset")
+    train.set_defaults(run=run_train)
+
+    rank = actions.add_parser("rank", help="rank one mention's candidates, or top-1 on a dataset")
+    rank.add_argument("mention", nargs="?", help="the mention text")
+    rank.add_argument("--context", default="", help="the text around the mention")
+    rank.add_argument("--caption", default="", help="the image caption")
+    rank.add_argument("--candidates", help="JSON file: a list of {name, desc, qid}")
+    rank.add_argument("--dataset", help="report top-1 on this release-format file")
+    rank.add_argument("--weights", default="", help="weights folder (default: shipped)")
+    rank.set_defaults(run=run_rank)
+
+    nil = actions.add_parser(
+        "nil",
+        help="learn the NIL threshold on the best score (top-1 with the rule) from a set with NIL",
+    )
+    nil.add_argument("--dataset", required=True, help="a release-format file with NIL labels")
+    nil.add_argument("--weights", default="", help="weights folder (default: shipped)")
+    nil.add_argument("--save", action="store_true", help="save the rule beside the weights")
+    nil.set_defaults(run=run_nil)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train on the split (or a seeded subset) and save the trained layers with how."""
+    from i2cr.cross_encoder.model import CrossEncoderConfig, save_model
+    from i2cr.cross_encoder.ranker import shipped_weights
+    from i2cr.cross_encoder.train import TrainSettings, train, with_gold
+    from i2cr.datasets import load_release
+    from i2cr.evals.runner import choose_subset
+
+    samples = choose_subset(load_release(args.train), args.limit, args.seed)
+    config = CrossEncoderConfig(
+        base=args.base,
+        trained_layers=args.trained_layers,
+        max_length=args.max_length,
+        desc_chars=args.desc_chars,
+    )
+    settings = TrainSettings(
+        epochs=args.epochs,
+        lr=args.lr,
+        head_lr=args.head_lr,
+        mentions_per_step=args.mentions_per_step,
+        seed=args.seed,
+    )
+    started = time.perf_counter()
+    ranker, history = train(samples, config, settings)
+    seconds = time.perf_counter() - started
+    metadata = {
+        "train": Path(args.train).name,
+        "mentions": len(with_gold(samples)),
+        "limit": args.limit,
+        "settings": settings.as_dict(),
+        "wall_s": round(seconds),
+        "final_loss": history[-1]["loss"] if history else None,
+    }
+    folder = save_model(ranker.model, config, args.output or shipped_weights(), metadata)
+    print(f"trained on {metadata['mentions']} mentions in {seconds:.0f} s -> {folder}")
+    return 0
+
+
+def run_rank(args: argparse.Namespace) -> int:
+    """Print one mention's ranking, or top-1 over a dataset."""
+    from i2cr.cross_encoder.ranker import load_cross_encoder
+
+    ranker = load_cross_encoder(args.weights)
+    if args.dataset:
+        from i2cr.cross_encoder.train import top1
+        from i2cr.datasets import load_release
+
+        samples = load_release(args.dataset)
+        print(f"top-1 {100 * top1(ranker, samples):.1f} over {len(samples)} mentions")
+        return 0
+    if not args.mention or not args.candidates:
+        raise InputError("give a mention and --candidates, or --dataset")
+    candidates = json.loads(Path(args.candidates).read_text(encoding="utf-8"))
+    if not isinstance(candidates, list) or not candidates:
+        raise InputError(f"{args.candidates}: expected a non-empty JSON list of candidates")
+    scores = ranker.scores(
+        mention=args.mention,
+        context=args.context,
+        candidates=candidates,
+        clues={"caption": args.caption},
+    )
+    for rank, index in enumerate(sorted(range(len(scores)), key=lambda i: -scores[i]), 1):
+        print(f"{rank}. {candidates[index]['name']} ({scores[index]:.2f}, input #{index + 1})")
+    return 0
+
+
+def run_nil(args: argparse.Namespace) -> int:
+    """Print the threshold that best separates NIL from non-NIL mentions, and its P/R."""
+    from i2cr.cross_encoder.nil import best_scores, learn_threshold
+    from i2cr.cross_encoder.ranker import load_cross_encoder, save_nil_threshold, shipped_weights
+    from i2cr.datasets import load_release
+
+    samples = load_release(args.dataset)
+    if not any(s.is_nil for s in samples):
+        raise InputError(f"{args.dataset}: no NIL mentions to learn a threshold from")
+    tops, right = best_scores(load_cross_encoder(args.weights), samples)
+    rule = learn_threshold(tops, [s.is_nil for s in samples], right)
+    print(json.dumps(rule.as_dict(), indent=2))
+    if args.save:
+        learned = {**rule.as_dict(), "dataset": Path(args.dataset).name}
+        print(f"-> {save_nil_threshold(args.weights or shipped_weights(), learned)}")
+    return 0
