@@ -7,21 +7,19 @@ import json
 import time
 from pathlib import Path
 
+from i2cr.cli.options import candidates_file, from_args, rank_action, ranker_command
 from i2cr.errors import InputError
-
-DATA = Path("../shared/data/wikimel")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the `cross` subcommand and its actions."""
-    parser = commands.add_parser(
-        "cross", help="the cross-encoder first stage: train, rank, NIL threshold"
+    actions, train = ranker_command(
+        commands,
+        "cross",
+        run_train,
+        help="the cross-encoder first stage: train, rank, NIL threshold",
+        train_help="fine-tune the cross-encoder on a training split",
     )
-    actions = parser.add_subparsers(dest="action", required=True)
-
-    train = actions.add_parser("train", help="fine-tune the cross-encoder on a training split")
-    train.add_argument("--train", default=str(DATA / "wikimel_train.json"), help="training set")
-    train.add_argument("--output", help="weights folder (default: the shipped weights folder)")
     train.add_argument("--base", default="minilm", help="base encoder: 'minilm', folder or id")
     train.add_argument("--trained-layers", type=int, default=2, help="top layers trained")
     train.add_argument("--max-length", type=int, default=128, help="tokens per pair")
@@ -32,16 +30,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--mentions-per-step", type=int, default=4)
     train.add_argument("--limit", type=int, help="train on a seeded subset of this size")
     train.add_argument("--seed", type=int, default=0, help="head init, data order and subset")
-    train.set_defaults(run=run_train)
-
-    rank = actions.add_parser("rank", help="rank one mention's candidates, or top-1 on a dataset")
-    rank.add_argument("mention", nargs="?", help="the mention text")
-    rank.add_argument("--context", default="", help="the text around the mention")
-    rank.add_argument("--caption", default="", help="the image caption")
-    rank.add_argument("--candidates", help="JSON file: a list of {name, desc, qid}")
-    rank.add_argument("--dataset", help="report top-1 on this release-format file")
-    rank.add_argument("--weights", default="", help="weights folder (default: shipped)")
-    rank.set_defaults(run=run_rank)
+    rank_action(
+        actions,
+        run_rank,
+        help="rank one mention's candidates, or top-1 on a dataset",
+        dataset_help="report top-1 on this release-format file",
+        caption=("--caption", "the image caption"),
+    )
 
     nil = actions.add_parser(
         "nil",
@@ -62,19 +57,8 @@ def run_train(args: argparse.Namespace) -> int:
     from i2cr.evals.runner import choose_subset
 
     samples = choose_subset(load_release(args.train), args.limit, args.seed)
-    config = CrossEncoderConfig(
-        base=args.base,
-        trained_layers=args.trained_layers,
-        max_length=args.max_length,
-        desc_chars=args.desc_chars,
-    )
-    settings = TrainSettings(
-        epochs=args.epochs,
-        lr=args.lr,
-        head_lr=args.head_lr,
-        mentions_per_step=args.mentions_per_step,
-        seed=args.seed,
-    )
+    config = from_args(CrossEncoderConfig, args)
+    settings = from_args(TrainSettings, args)
     started = time.perf_counter()
     ranker, history = train(samples, config, settings)
     seconds = time.perf_counter() - started
@@ -103,11 +87,7 @@ def run_rank(args: argparse.Namespace) -> int:
         samples = load_release(args.dataset)
         print(f"top-1 {100 * top1(ranker, samples):.1f} over {len(samples)} mentions")
         return 0
-    if not args.mention or not args.candidates:
-        raise InputError("give a mention and --candidates, or --dataset")
-    candidates = json.loads(Path(args.candidates).read_text(encoding="utf-8"))
-    if not isinstance(candidates, list) or not candidates:
-        raise InputError(f"{args.candidates}: expected a non-empty JSON list of candidates")
+    candidates = candidates_file(args)
     scores = ranker.scores(
         mention=args.mention,
         context=args.context,

@@ -6,22 +6,27 @@ import argparse
 import json
 from pathlib import Path
 
-from i2cr.errors import InputError
-
-DATA = Path("../shared/data/wikimel")
+from i2cr.cli.options import (
+    WIKIMEL,
+    candidates_file,
+    from_args,
+    rank_action,
+    ranker_command,
+)
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the `dim` subcommand and its actions."""
-    parser = commands.add_parser(
-        "dim", help="the DIM fusion ranker: train, rank, evaluation rows and summaries"
+    actions, train = ranker_command(
+        commands,
+        "dim",
+        run_train,
+        help="the DIM fusion ranker: train, rank, evaluation rows and summaries",
+        train_help="train DIM (N-pair loss) and save its weights",
     )
-    actions = parser.add_subparsers(dest="action", required=True)
-
-    train = actions.add_parser("train", help="train DIM (N-pair loss) and save its weights")
-    train.add_argument("--train", default=str(DATA / "wikimel_train.json"), help="training set")
-    train.add_argument("--dev", default=str(DATA / "wikimel_dev.json"), help="epoch selection set")
-    train.add_argument("--output", help="weights folder (default: the shipped weights folder)")
+    train.add_argument(
+        "--dev", default=str(WIKIMEL / "wikimel_dev.json"), help="epoch selection set"
+    )
     train.add_argument("--embedder", default="minilm", help="sentence-transformers embedder")
     train.add_argument("--image-model", default="", help="open_clip model for an image token")
     train.add_argument("--image-pretrained", default="", help="open_clip pretrained tag or path")
@@ -34,23 +39,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--weight-decay", type=float, default=1e-4)
     train.add_argument("--seed", type=int, default=0)
-    train.set_defaults(run=run_train)
-
-    rank = actions.add_parser(
-        "rank", help="rank one mention's candidates, or report top-1/3/5 on a dataset"
+    rank = rank_action(
+        actions,
+        run_rank,
+        help="rank one mention's candidates, or report top-1/3/5 on a dataset",
+        dataset_help="report DIM and baselines on this release-format file",
+        caption=("--cue", "the image caption (DIM's expert cue)"),
     )
-    rank.add_argument("mention", nargs="?", help="the mention text")
-    rank.add_argument("--context", default="", help="the text around the mention")
-    rank.add_argument("--cue", default="", help="the image caption (DIM's expert cue)")
     rank.add_argument("--image", help="the mention image (models with an image token)")
-    rank.add_argument("--candidates", help="JSON file: a list of {name, desc, qid}")
-    rank.add_argument("--dataset", help="report DIM and baselines on this release-format file")
     rank.add_argument("--image-dir", help="folder of the dataset's images")
     rank.add_argument("--shuffle-seed", type=int, default=0, help="seed of the shuffled order")
     rank.add_argument("--size", type=int, help="report on a seeded subset of this size")
     rank.add_argument("--seed", type=int, default=0, help="subset seed")
-    rank.add_argument("--weights", default="", help="weights folder (default: shipped)")
-    rank.set_defaults(run=run_rank)
 
     rows = actions.add_parser("rows", help="write a seeded subset as graph-input JSONL")
     rows.add_argument("--dataset", required=True, help="a release-format file")
@@ -81,23 +81,13 @@ def run_train(args: argparse.Namespace) -> int:
             featurize(samples, args.embedder, cache=cache_dir(), image_encoder=image_encoder)
         )
     train_set, dev_set = sets
-    config = DimConfig(
-        embedder=args.embedder,
+    config = from_args(
+        DimConfig,
+        args,
         text_dim=int(train_set.mention.shape[1]),
-        image_model=args.image_model,
-        image_pretrained=args.image_pretrained,
         image_dim=int(train_set.image.shape[1]) if train_set.image is not None else 0,
-        d_model=args.d_model,
-        heads=args.heads,
-        dropout=args.dropout,
     )
-    settings = TrainSettings(
-        epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
-        weight_decay=args.weight_decay,
-        seed=args.seed,
-    )
+    settings = from_args(TrainSettings, args)
     model, history = train(train_set, dev_set, config, settings)
     best = max(history, key=lambda row: (row["dev_top1"], -row["dev_loss"]))
     metadata = {
@@ -125,11 +115,7 @@ def run_rank(args: argparse.Namespace) -> int:
         samples = choose_subset(load_release(args.dataset, args.image_dir), args.size, args.seed)
         print(format_rows(ranking_table(ranker.model, samples, args.shuffle_seed, cache_dir())))
         return 0
-    if not args.mention or not args.candidates:
-        raise InputError("give a mention and --candidates, or --dataset")
-    candidates = json.loads(Path(args.candidates).read_text(encoding="utf-8"))
-    if not isinstance(candidates, list) or not candidates:
-        raise InputError(f"{args.candidates}: expected a non-empty JSON list of candidates")
+    candidates = candidates_file(args)
     order = ranker.order(
         mention=args.mention,
         context=args.context,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import fields
-from typing import TYPE_CHECKING
+import json
+from collections.abc import Callable
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from i2cr.context import Context
-from i2cr.errors import SettingError
+from i2cr.errors import InputError, SettingError
 
 if TYPE_CHECKING:
     from i2cr.batch import Engine
@@ -69,3 +72,58 @@ def engine_from(args: argparse.Namespace) -> Engine:
     except ImportError as err:
         raise SettingError(f"--engine ray needs Ray ({err}): pip install 'i2cr[ray]'") from err
     return RayEngine(address=args.ray_address)
+
+
+WIKIMEL = Path("../shared/data/wikimel")
+Runner = Callable[[argparse.Namespace], int]
+
+
+def ranker_command(
+    commands: Any, name: str, run_train: Runner, help: str, train_help: str
+) -> tuple[Any, argparse.ArgumentParser]:
+    """A trained first stage's subcommand: its actions, and `train` with the split and output."""
+    parser = commands.add_parser(name, help=help)
+    actions = parser.add_subparsers(dest="action", required=True)
+    train = actions.add_parser("train", help=train_help)
+    train.set_defaults(run=run_train)
+    train.add_argument("--train", default=str(WIKIMEL / "wikimel_train.json"), help="training set")
+    train.add_argument("--output", help="weights folder (default: the shipped weights folder)")
+    return actions, train
+
+
+def rank_action(
+    actions: Any, run: Runner, help: str, dataset_help: str, caption: tuple[str, str]
+) -> argparse.ArgumentParser:
+    """The `rank` action of a trained first stage: one mention's candidates, or a dataset.
+
+    `caption`: the option (and its help) that gives the image caption.
+    """
+    rank: argparse.ArgumentParser = actions.add_parser("rank", help=help)
+    rank.set_defaults(run=run)
+    rank.add_argument("mention", nargs="?", help="the mention text")
+    rank.add_argument("--context", default="", help="the text around the mention")
+    rank.add_argument(caption[0], default="", help=caption[1])
+    rank.add_argument("--candidates", help="JSON file: a list of {name, desc, qid}")
+    rank.add_argument("--dataset", help=dataset_help)
+    rank.add_argument("--weights", default="", help="weights folder (default: shipped)")
+    return rank
+
+
+def candidates_file(args: argparse.Namespace) -> list[Any]:
+    """The candidates of `rank --candidates FILE` for `args.mention` (InputError without)."""
+    if not args.mention or not args.candidates:
+        raise InputError("give a mention and --candidates, or --dataset")
+    candidates = json.loads(Path(args.candidates).read_text(encoding="utf-8"))
+    if not isinstance(candidates, list) or not candidates:
+        raise InputError(f"{args.candidates}: expected a non-empty JSON list of candidates")
+    return candidates
+
+
+Settings = TypeVar("Settings")
+
+
+def from_args(cls: type[Settings], args: argparse.Namespace, **given: Any) -> Settings:
+    """A settings dataclass from the options named like its fields, plus `given` values."""
+    assert is_dataclass(cls)
+    named = {f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)}
+    return cls(**{**named, **given})

@@ -36,12 +36,7 @@ def best_scores(
     """Each sample's best candidate score, and whether that candidate is its gold entity."""
     tops, right = [], []
     for sample in samples:
-        scores = ranker.scores(
-            mention=sample.mention,
-            context=sample.context,
-            candidates=sample.candidates,
-            clues=sample.clues,
-        )
+        scores = ranker.sample_scores(sample)
         best = max(range(len(scores)), key=lambda i: scores[i])
         tops.append(scores[best])
         right.append(best == gold_index(sample))

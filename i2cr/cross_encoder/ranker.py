@@ -15,6 +15,7 @@ import torch
 
 from i2cr.cross_encoder.model import CrossEncoderConfig, load_model
 from i2cr.cross_encoder.texts import entity_side, mention_side
+from i2cr.datasets.sample import Sample
 from i2cr.state import Candidate
 
 PAIRS_PER_BATCH = 64
@@ -58,6 +59,15 @@ class CrossEncoderRanker:
         # The graph scores the same pairs to rank, to check NIL and in ICR's first round, and
         # an evaluation scores them again in another candidate order: pairs are kept.
         self._known: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    def sample_scores(self, sample: Sample) -> list[float]:
+        """`scores` of a dataset sample's candidates, with its carried clues."""
+        return self.scores(
+            mention=sample.mention,
+            context=sample.context,
+            candidates=sample.candidates,
+            clues=sample.clues,
+        )
 
     def scores(
         self,

@@ -42,12 +42,7 @@ def top1(ranker: CrossEncoderRanker, samples: Sequence[Sample]) -> float:
     """Share of samples whose gold candidate scores best (gold absent: a miss)."""
     right = 0
     for sample in samples:
-        scores = ranker.scores(
-            mention=sample.mention,
-            context=sample.context,
-            candidates=sample.candidates,
-            clues=sample.clues,
-        )
+        scores = ranker.sample_scores(sample)
         gold = gold_index(sample)
         right += gold >= 0 and max(range(len(scores)), key=lambda i: scores[i]) == gold
     return right / max(len(samples), 1)
