@@ -129,9 +129,9 @@ class StubRanker:
     def __init__(self, table: dict[str, float], nil_threshold: float | None = None) -> None:
         self.table, self.nil_threshold, self.calls = table, nil_threshold, 0
 
-    def scores(self, *, candidates: list[Any], **texts: Any) -> list[float]:
+    def sample_scores(self, sample: Sample) -> list[float]:
         self.calls += 1
-        return [self.table[c["name"]] for c in candidates]
+        return [self.table[c["name"]] for c in sample.candidates]
 
     says_nil = CrossEncoderRanker.says_nil
 
@@ -270,14 +270,14 @@ def test_dim_blend_reorders_by_both_rankers(mention, stub, monkeypatch):
             ]
 
     monkeypatch.setattr(dim_ranker, "load_ranker", lambda folder="": Dim())
-    texts = {k: mention[k] for k in ("mention", "context", "candidates", "clues")}
+    query = Sample(id="", **{k: mention[k] for k in ("mention", "context", "candidates", "clues")})
     alone = Context(ranker="cross_encoder")
-    assert rank_candidates(alone, **texts)[0]["name"] == "Ed Rendell"
+    assert rank_candidates(alone, query)[0]["name"] == "Ed Rendell"
     blended = Context(ranker="cross_encoder", ranker_dim_weight=0.8)
-    assert rank_candidates(blended, **texts)[0]["name"] == "Ruth Rendell"
+    assert rank_candidates(blended, query)[0]["name"] == "Ruth Rendell"
     expected = [
         0.2 * a + 0.8 * b
         for a, b in zip(standardised([0.5, 4.0, 1.0]), standardised([9.0, 0.0, 1.0]), strict=True)
     ]
-    assert first_stage_scores(blended, **texts) == pytest.approx(expected)
+    assert first_stage_scores(blended, query) == pytest.approx(expected)
     assert standardised([2.0, 2.0]) == [0.0, 0.0]

@@ -6,6 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from i2cr.context import Context
+from i2cr.datasets.sample import Sample
 from i2cr.ranking import best_first, embedder_scores, rank_candidates, ranker_says_nil
 from i2cr.state import Candidate, LinkResult, RankedEntity
 
@@ -59,20 +60,27 @@ class EmbedderRanking:
         return _output(candidates, order, context.top_k, "embedder ranking")
 
 
+def ranker_query(input: Any) -> Sample:
+    """A graph input as what a first-stage ranker reads."""
+    return Sample(
+        id="",
+        mention=input["mention"],
+        context=input.get("context", ""),
+        candidates=input["candidates"],
+        clues=input.get("clues") or {},
+        image=input.get("image"),
+    )
+
+
 class CrossEncoderRanking:
     """Rank candidates with the trained cross-encoder; NIL by its rule when `ranker_nil` is on."""
 
     def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
         """Rank the candidates by the cross-encoder's score; ties keep the given order."""
         settings = replace(context, ranker="cross_encoder", ranker_keep=len(input["candidates"]))
-        texts = {
-            "mention": input["mention"],
-            "context": input.get("context", ""),
-            "candidates": input["candidates"],
-            "clues": input.get("clues"),
-        }
-        ranked = rank_candidates(settings, **texts)
-        nil = ranker_says_nil(settings, **texts)
+        query = ranker_query(input)
+        ranked = rank_candidates(settings, query)
+        nil = ranker_says_nil(settings, query)
         how = "cross-encoder NIL rule" if nil else "cross-encoder ranking"
         return _output(ranked, list(range(len(ranked))), context.top_k, how, nil)
 
@@ -82,12 +90,6 @@ class DimRanking:
 
     def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
         """Rank the candidates by the DIM score; ties keep the given order."""
-        ranked = rank_candidates(
-            replace(context, ranker="dim", ranker_keep=len(input["candidates"])),
-            mention=input["mention"],
-            context=input.get("context", ""),
-            candidates=input["candidates"],
-            clues=input.get("clues"),
-            image=input.get("image"),
-        )
+        settings = replace(context, ranker="dim", ranker_keep=len(input["candidates"]))
+        ranked = rank_candidates(settings, ranker_query(input))
         return _output(ranked, list(range(len(ranked))), context.top_k, "DIM ranking")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Literal, TypedDict
@@ -96,13 +96,7 @@ def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExa
     candidates = list(sample.candidates)
     if options.shuffle:
         rng.shuffle(candidates)
-    candidates = rank_candidates(
-        options.ranking_context,
-        mention=sample.mention,
-        context=sample.context,
-        candidates=candidates,
-        clues=sample.clues,
-    )
+    candidates = rank_candidates(options.ranking_context, replace(sample, candidates=candidates))
     if options.shuffle_kept:
         rng.shuffle(candidates)
     gold = _gold_index(candidates, sample.gold_name)

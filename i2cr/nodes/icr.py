@@ -11,6 +11,7 @@ from rapidfuzz import fuzz
 from rapidfuzz.utils import default_process
 
 from i2cr.context import Context
+from i2cr.datasets.sample import Sample
 from i2cr.models.embedder import cosine
 from i2cr.nodes.common import current_attempt, first_open_candidate, round_attempts, settings
 from i2cr.ranking import first_stage_scores
@@ -46,13 +47,14 @@ def icr_score(state: State, context: Context, selected: int) -> float:
     """
     if context.icr_rule == "ranker_margin":
         said = mention_text(state.context, state.clue)
-        ranked = first_stage_scores(
-            context,
+        query = Sample(
+            id="",
             mention=state.mention,
             context=said,
             candidates=state.candidates,
             clues=state.clues,
         )
+        ranked = first_stage_scores(context, query)
         others = [s for i, s in enumerate(ranked) if i != selected]
         return ranked[selected] - max(others, default=ranked[selected])
     mention_side = checked_mention_text(state, selected)

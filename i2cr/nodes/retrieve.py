@@ -8,6 +8,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
+from i2cr.datasets.sample import Sample
 from i2cr.errors import InputError
 from i2cr.images import ImageLimits, image_problem
 from i2cr.inputs import bounded_candidates, check_input
@@ -63,22 +64,16 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             raise InputError(
                 f"no entity of the knowledge graph {context.kg} matches {checked.mention!r}"
             )
-    says_nil = ranker_says_nil(
-        context,
-        mention=checked.mention,
-        context=checked.context,
-        candidates=candidates,
-        clues=checked.clues,
-    )
-    candidates = rank_candidates(
-        context,
+    query = Sample(
+        id=state.sample_id or "",
         mention=checked.mention,
         context=checked.context,
         candidates=candidates,
         clues=checked.clues,
         image=str(checked.image) if isinstance(checked.image, str | Path) else None,
-        retrieved=retrieved,
     )
+    says_nil = ranker_says_nil(context, query)
+    candidates = rank_candidates(context, query, retrieved=retrieved)
     problem = image_problem(checked.image, ImageLimits.from_context(context))
     warnings = checked.warnings
     if problem and checked.image:
