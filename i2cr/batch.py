@@ -42,7 +42,7 @@ class Engine(Protocol):
     """
 
     def __call__(
-        self, graph: Linker, context: Context, metadata: Mapping[str, Any] | None, workers: int
+        self, graph: Linker, settings: Context, metadata: Mapping[str, Any] | None, workers: int
     ) -> AbstractContextManager[Submit]:
         """Start the engine for one run; it stops when the run leaves the context."""
         ...
@@ -50,7 +50,7 @@ class Engine(Protocol):
 
 @contextmanager
 def thread_engine(
-    graph: Linker, context: Context, metadata: Mapping[str, Any] | None, workers: int
+    graph: Linker, settings: Context, metadata: Mapping[str, Any] | None, workers: int
 ) -> Iterator[Submit]:
     """Link rows on `workers` threads of this process.
 
@@ -58,7 +58,7 @@ def thread_engine(
     caller opened (`tracing_v2_enabled`, `collect_runs`) traces the rows too.
     """
     with ContextThreadPoolExecutor(max_workers=workers) as pool:
-        yield lambda row_id, row: pool.submit(record_row, graph, row_id, row, context, metadata)
+        yield lambda row_id, row: pool.submit(record_row, graph, row_id, row, settings, metadata)
 
 
 @dataclass
@@ -171,7 +171,7 @@ def lock_output(sink: IO[str], output: Path) -> None:
 
 
 def trace_config(
-    row: dict[str, Any], context: Context, metadata: Mapping[str, Any] | None = None
+    row: dict[str, Any], settings: Context, metadata: Mapping[str, Any] | None = None
 ) -> RunnableConfig:
     """Run name, tags and metadata that find this row's trace (LangSmith, Studio) by its id."""
     sample_id = str(row.get("sample_id") or "")
@@ -180,8 +180,8 @@ def trace_config(
         "tags": ["i2cr", f"sample:{sample_id}"] if sample_id else ["i2cr"],
         "metadata": {
             "sample_id": sample_id,
-            "selector": context.selector,
-            "adapter": context.adapter,
+            "selector": settings.selector,
+            "adapter": settings.adapter,
             **(metadata or {}),
         },
     }
@@ -190,7 +190,7 @@ def trace_config(
 def link_one(
     graph: Linker,
     row: dict[str, Any],
-    context: Context,
+    settings: Context,
     metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the graph on one input; the record holds the result and every round.
@@ -200,10 +200,10 @@ def link_one(
     graph_input = {k: v for k, v in row.items() if k not in BATCH_ONLY_FIELDS}
     started = time.perf_counter()
     if isinstance(graph, Runnable):
-        config = trace_config(graph_input, context, metadata)
-        output = graph.invoke(graph_input, config=config, context=context)
+        config = trace_config(graph_input, settings, metadata)
+        output = graph.invoke(graph_input, config=config, context=settings)
     else:
-        output = graph.invoke(graph_input, context=context)
+        output = graph.invoke(graph_input, context=settings)
     return {
         "result": output["result"],
         "attempts": output["attempts"],
@@ -217,7 +217,7 @@ def run_batch(
     graph: Linker,
     rows: Iterable[Row],
     output: str | Path,
-    context: Context,
+    settings: Context,
     *,
     retry_errors: bool = False,
     total: int | None = None,
@@ -243,7 +243,7 @@ def run_batch(
     output.parent.mkdir(parents=True, exist_ok=True)
     summary = BatchSummary()
     with (
-        engine(graph, context, metadata, workers) as submit,
+        engine(graph, settings, metadata, workers) as submit,
         output.open("a", encoding="utf-8") as sink,
         tqdm(total=total, disable=not progress, desc="linking") as bar,
     ):
@@ -283,7 +283,7 @@ def record_row(
     graph: Linker,
     row_id: str,
     row: dict[str, Any] | InputError,
-    context: Context,
+    settings: Context,
     metadata: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """Link one row into its results line, or record the error that stopped it."""
@@ -293,7 +293,7 @@ def record_row(
     try:
         if isinstance(row, InputError):
             raise row
-        record.update(link_one(graph, row, context, metadata))
+        record.update(link_one(graph, row, settings, metadata))
     except Exception as err:  # one bad row must not end the batch
         record["error"] = f"{type(err).__name__}: {err}"
     if isinstance(row, dict) and row.get("input_warnings"):

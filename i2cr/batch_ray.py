@@ -2,7 +2,7 @@
 
 `run_batch(..., engine=RayEngine(address))` sends each row to an idle actor as the driver reads
 it (a row is Ray's unit of work here: one graph run takes seconds, so the per-row call costs
-nothing beside it). Each actor holds the graph, the run's context and metadata, and loads the
+nothing beside it). Each actor holds the graph, the run's settings and metadata, and loads the
 models once, on its first row, into its own process. The driver appends each finished line to
 the one output file, so resuming, the lock and "every row once" are `run_batch`'s, as with
 threads. With no address Ray starts on this machine for the run and stops after it.
@@ -45,7 +45,7 @@ class LinkerWorker:
     def __init__(
         self,
         graph: Linker | str,
-        context: Context,
+        settings: Context,
         metadata: Mapping[str, Any] | None,
         selector: Any,
         setup: Callable[[Context], object] | None,
@@ -59,11 +59,11 @@ class LinkerWorker:
             self.graph: Linker = getattr(importlib.import_module(module), name)
         else:
             self.graph = graph
-        self.context, self.metadata = context, metadata
+        self.context, self.metadata = settings, metadata
         if selector is not None:
-            register_chat_model(context.selector, selector)
+            register_chat_model(settings.selector, selector)
         if setup is not None:
-            setup(context)
+            setup(settings)
 
     def ready(self) -> int:
         """Answer once started: the worker's process id."""
@@ -78,7 +78,7 @@ class LinkerWorker:
 class RayEngine:
     """Link a batch on Ray: `address` of a running cluster, or None for Ray on this machine.
 
-    Each of the run's `workers` is an actor reserving `cpus_per_worker` CPUs. `setup(context)`
+    Each of the run's `workers` is an actor reserving `cpus_per_worker` CPUs. `setup(settings)`
     runs in each actor before its first row (e.g. attaching a response cache).
     """
 
@@ -88,7 +88,7 @@ class RayEngine:
 
     @contextmanager
     def __call__(
-        self, graph: Linker, context: Context, metadata: Mapping[str, Any] | None, workers: int
+        self, graph: Linker, settings: Context, metadata: Mapping[str, Any] | None, workers: int
     ) -> Iterator[Submit]:
         """Start the actors (and a local Ray when no address), stop them after the run."""
         ray = _import_ray(self.address)
@@ -100,10 +100,10 @@ class RayEngine:
             cpus = ray.cluster_resources().get("CPU", 0)
             _check_capacity(cpus, self.address, workers, self.cpus_per_worker)
             worker = ray.remote(num_cpus=self.cpus_per_worker)(LinkerWorker)
-            selector = registered_chat_model(context.selector)
+            selector = registered_chat_model(settings.selector)
             shared = ray.put(_shipped(graph))
             actors = [
-                worker.remote(shared, context, metadata, selector, self.setup)
+                worker.remote(shared, settings, metadata, selector, self.setup)
                 for _ in range(workers)
             ]
             try:

@@ -39,13 +39,13 @@ class ImageLimits:
     timeout_s: float = 10.0
 
     @classmethod
-    def from_context(cls, context: Context) -> ImageLimits:
+    def from_context(cls, settings: Context) -> ImageLimits:
         """The limits a run's context sets."""
         return cls(
-            allow_urls=context.allow_image_urls,
-            max_bytes=context.image_max_bytes,
-            max_pixels=context.image_max_pixels,
-            timeout_s=context.image_timeout_s,
+            allow_urls=settings.allow_image_urls,
+            max_bytes=settings.image_max_bytes,
+            max_pixels=settings.image_max_pixels,
+            timeout_s=settings.image_timeout_s,
         )
 
 
@@ -76,7 +76,7 @@ def run_context() -> Context:
 def load_image(source: ImageSource, limits: ImageLimits | None = None) -> LoadedImage:
     """Read and decode an image from a path, raw bytes, or (when allowed) an http(s) URL.
 
-    Without `limits`, those of the running graph's context (or the defaults) apply.
+    Without `limits`, those of the running graph's settings (or the defaults) apply.
     """
     limits = limits or ImageLimits.from_context(run_context())
     data, name = read_image_bytes(source, limits)

@@ -22,20 +22,20 @@ def is_served(runtime: Any) -> bool:
 def resolve_settings(runtime: Any) -> Context:
     """The run's context (the operator's defaults when none came), checked for served runs.
 
-    Resolved once per run (`i2cr.runs.this_run`); nodes read it through `nodes.common.settings`.
+    Resolved once per run (`i2cr.runs.this_run`); nodes read it through `nodes.common.settings_of`.
     """
-    context = getattr(runtime, "context", None)
-    if not isinstance(context, Context):
+    settings = getattr(runtime, "context", None)
+    if not isinstance(settings, Context):
         return Context()
     if is_served(runtime):
-        refuse_operator_settings(context)
-    return context
+        refuse_operator_settings(settings)
+    return settings
 
 
-def refuse_operator_settings(context: Context) -> None:
+def refuse_operator_settings(settings: Context) -> None:
     """Raise SettingError when the context sets an operator setting the operator did not."""
     operator = Context()
-    changed = sorted(n for n in OPERATOR_SETTINGS if getattr(context, n) != getattr(operator, n))
+    changed = sorted(n for n in OPERATOR_SETTINGS if getattr(settings, n) != getattr(operator, n))
     if changed:
         variables = ", ".join(ENV_PREFIX + name.upper() for name in changed)
         raise SettingError(

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from i2cr.cli.options import context_from
+from i2cr.cli.options import settings_from
 from i2cr.context import Context
 from i2cr.errors import SettingError
 
@@ -95,11 +95,11 @@ def test_a_zscore_alpha_may_leave_the_cosine_range():
 
 
 def test_cli_set_goes_through_the_same_checks():
-    assert context_from(["use_icr=false", "alpha=0.3"]).use_icr is False
+    assert settings_from(["use_icr=false", "alpha=0.3"]).use_icr is False
     with pytest.raises(SettingError, match="unknown settings"):
-        context_from(["alpah=0.3"])
+        settings_from(["alpah=0.3"])
     with pytest.raises(SettingError, match="expected FIELD=VALUE"):
-        context_from(["alpha"])
+        settings_from(["alpha"])
 
 
 @pytest.mark.parametrize("name", ["k", "top_k", "ranker_keep"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from i2cr.cli.options import add_context_options, add_engine_options, context_from, engine_from
+from i2cr.cli.options import add_engine_options, add_settings_options, engine_from, settings_from
 from i2cr.evals.configs import SUITES, resolve_configs
 from i2cr.evals.runner import RunRequest, run_request
 
@@ -66,7 +66,7 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--no-cache", action="store_true", help="do not use the selector-response cache"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    add_context_options(parser)
+    add_settings_options(parser)
 
 
 def _seeds(orders: str) -> list[int | None]:
@@ -82,7 +82,7 @@ def _seeds(orders: str) -> list[int | None]:
 
 
 def _request(args: argparse.Namespace, configs: list) -> RunRequest:
-    base = context_from(args.settings)
+    base = settings_from(args.settings)
     explicit = dict(s.split("=", 1) for s in args.settings)
     settings = {name: getattr(base, name) for name in explicit}
     engine_from(args)  # refuses --ray-address without --engine ray, or Ray not installed

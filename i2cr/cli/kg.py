@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
-from i2cr.cli.options import add_context_options, context_from
+from i2cr.cli.options import add_settings_options, settings_from
 from i2cr.datasets import load_dataset
 from i2cr.errors import InputError
 from i2cr.kg import build_store, iter_entities, open_hybrid, open_kg
@@ -89,7 +89,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "SQLite store's index; a PostgreSQL store fuses fuzzy + alias priors)",
     )
     search.add_argument("--context", default="", help="text around the mention (dense source)")
-    add_context_options(search)
+    add_settings_options(search)
     search.set_defaults(run=run_search)
 
     embed = _store_command(
@@ -135,7 +135,7 @@ def _store_command(
     """A `kg` action on a built store, with the context options."""
     parser: argparse.ArgumentParser = actions.add_parser(name, help=help, description=description)
     parser.add_argument("store", help=store)
-    add_context_options(parser)
+    add_settings_options(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -185,8 +185,8 @@ def run_search(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise InputError(f"-k must be at least 1, got {args.k}")
     if args.retrieval == "hybrid":
-        context = context_from(args.settings)
-        hybrid = open_hybrid(args.store, context.embedder, context.precision)
+        settings = settings_from(args.settings)
+        hybrid = open_hybrid(args.store, settings.embedder, settings.precision)
         candidates = hybrid.search(args.mention, args.k, context=args.context)
     else:
         candidates = open_kg(args.store).search(args.mention, args.k)
@@ -201,7 +201,7 @@ def run_search(args: argparse.Namespace) -> int:
 
 def run_embed(args: argparse.Namespace) -> int:
     """Embed the store's entities with a progress bar."""
-    context = context_from(args.settings)
+    settings = settings_from(args.settings)
     bar = tqdm(unit="entity", desc="embed")
 
     def progress(done: int, total: int) -> None:
@@ -211,8 +211,8 @@ def run_embed(args: argparse.Namespace) -> int:
     try:
         summary = build_dense_index(
             args.store,
-            context.embedder,
-            context.precision,
+            settings.embedder,
+            settings.precision,
             limit=args.limit,
             threads=args.threads,
             progress=progress,
@@ -226,13 +226,13 @@ def run_embed(args: argparse.Namespace) -> int:
 
 def run_enrich(args: argparse.Namespace) -> int:
     """Enrich the store with the configured chat model."""
-    context = context_from(args.settings)
+    settings = settings_from(args.settings)
     needed = args.max_chars // CHARS_PER_TOKEN
-    if context.selector_max_tokens < needed:
-        context = dataclasses.replace(context, selector_max_tokens=needed)
+    if settings.selector_max_tokens < needed:
+        settings = dataclasses.replace(settings, selector_max_tokens=needed)
     summary = enrich_store(
         args.store,
-        load_selector(context),
+        load_selector(settings),
         max_chars=args.max_chars,
         briefs=not args.no_briefs,
         limit=args.limit,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from i2cr.batch import BatchSummary, link_one, read_jsonl_rows, run_batch, sample_rows
-from i2cr.cli.options import add_context_options, add_engine_options, context_from, engine_from
+from i2cr.cli.options import add_engine_options, add_settings_options, engine_from, settings_from
 from i2cr.context import Context
 from i2cr.datasets import load_release, read_release_entries
 from i2cr.errors import InputError
@@ -50,7 +50,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the raw JSON record")
     add_engine_options(parser)
-    add_context_options(parser)
+    add_settings_options(parser)
     parser.set_defaults(run=run)
 
 
@@ -60,13 +60,13 @@ def run(args: argparse.Namespace) -> int:
     Batch mode exits with 1 when any row of the output is an error record (this run's or an
     earlier run's left by resuming without --retry-errors).
     """
-    context = context_from(args.settings)
+    settings = settings_from(args.settings)
     if args.image_dir:
-        args.image_dir = image_folder(args.image_dir, context)
-        context = dataclasses.replace(context, image_root=args.image_dir)
-    if context.kg:
+        args.image_dir = image_folder(args.image_dir, settings)
+        settings = dataclasses.replace(settings, image_root=args.image_dir)
+    if settings.kg:
         # A KG that cannot be opened is one error now, not an error row for every mention.
-        open_kg(context.kg)
+        open_kg(settings.kg)
     from i2cr.graph import graph
 
     if args.output:
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
             graph,
             rows,
             args.output,
-            context,
+            settings,
             retry_errors=args.retry_errors,
             total=total,
             workers=args.workers,
@@ -85,19 +85,19 @@ def run(args: argparse.Namespace) -> int:
         print(describe_summary(summary, args.output))
         return 1 if summary.any_failed else 0
     row = _single_row(args)
-    record = link_one(graph, row, context)
+    record = link_one(graph, row, settings)
     print(json.dumps(record, ensure_ascii=False, indent=2) if args.json else describe(record))
     return 0
 
 
-def image_folder(image_dir: str, context: Context) -> str:
+def image_folder(image_dir: str, settings: Context) -> str:
     """`--image-dir` as an absolute folder, inside the operator's `image_root` if one is set."""
     folder = Path(image_dir).resolve()
     if not folder.is_dir():
         raise InputError(f"--image-dir {image_dir}: no such folder")
-    if context.image_root and not folder.is_relative_to(Path(context.image_root).resolve()):
+    if settings.image_root and not folder.is_relative_to(Path(settings.image_root).resolve()):
         raise InputError(
-            f"--image-dir {image_dir} lies outside image_root {context.image_root} "
+            f"--image-dir {image_dir} lies outside image_root {settings.image_root} "
             "(I2CR_IMAGE_ROOT): give a folder inside it"
         )
     return str(folder)

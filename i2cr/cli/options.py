@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from i2cr.batch import Engine
 
 
-def add_context_options(parser: argparse.ArgumentParser) -> None:
+def add_settings_options(parser: argparse.ArgumentParser) -> None:
     """`--set FIELD=VALUE` (repeatable) for any Context field."""
     names = ", ".join(f.name for f in fields(Context))
     parser.add_argument(
@@ -29,7 +29,7 @@ def add_context_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def context_from(settings: list[str]) -> Context:
+def settings_from(settings: list[str]) -> Context:
     """A Context from `FIELD=VALUE` strings (environment variables fill the rest).
 
     The Context converts and checks each value, as it does for every other source.

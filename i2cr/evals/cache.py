@@ -38,15 +38,15 @@ def adapter_fingerprint(adapter: str) -> str:
     return digest.hexdigest()[:16]
 
 
-def selector_namespace(context: Context) -> str:
+def selector_namespace(settings: Context) -> str:
     """The part of the cache key naming the selector: spec, adapter, server, token limit."""
     return "|".join(
         [
-            context.selector,
-            context.adapter,
-            adapter_fingerprint(context.adapter),
-            context.selector_base_url,
-            str(context.selector_max_tokens),
+            settings.selector,
+            settings.adapter,
+            adapter_fingerprint(settings.adapter),
+            settings.selector_base_url,
+            str(settings.selector_max_tokens),
         ]
     )
 
@@ -122,16 +122,16 @@ def _generation(stored: dict[str, Any]) -> Generation:
     return Generation(text=stored["text"])
 
 
-def attach_cache(context: Context, path: str | Path) -> SelectorCache:
+def attach_cache(settings: Context, path: str | Path) -> SelectorCache:
     """Make the context's selector read and fill the cache at `path`; returns the cache."""
-    cache = SelectorCache(path, selector_namespace(context))
-    load_selector(context).cache = cache
+    cache = SelectorCache(path, selector_namespace(settings))
+    load_selector(settings).cache = cache
     return cache
 
 
-def detach_cache(context: Context, cache: SelectorCache) -> None:
+def detach_cache(settings: Context, cache: SelectorCache) -> None:
     """Stop caching the context's selector and close the cache."""
-    load_selector(context).cache = None
+    load_selector(settings).cache = None
     cache.close()
 
 

@@ -172,16 +172,16 @@ def run_config(
     samples: Sequence[Sample], config: EvalConfig, results: Path, request: RunRequest
 ) -> BatchSummary:
     """Link the samples with one configuration into `results` (resuming), and note the session."""
-    context = Context(**{**request.settings, **config.settings})  # type: ignore[arg-type]
+    settings = Context(**{**request.settings, **config.settings})  # type: ignore[arg-type]
     meta_file = meta_path(results)
-    settings = {
-        **asdict(context),
-        "selector_adapter": context.adapter,
-        "precision": resolve_precision(context.precision),
+    recorded = {
+        **asdict(settings),
+        "selector_adapter": settings.adapter,
+        "precision": resolve_precision(settings.precision),
     }
-    meta = _check_meta(meta_file, settings, config.linker)
+    meta = _check_meta(meta_file, recorded, config.linker)
     unpack_for_run(results)  # a packed earlier run resumes as plain JSONL
-    meta.update(config=config.name, group=config.group, label=config.title, settings=settings)
+    meta.update(config=config.name, group=config.group, label=config.title, settings=recorded)
     started = time.time()
     session: dict[str, Any] = {
         "command": request.command,
@@ -204,13 +204,13 @@ def run_config(
         setup = partial(attach_cache, path=cache_path) if use_cache else None
         engine = RayEngine(request.ray_address, setup=setup)
     elif use_cache:
-        cache = attach_cache(context, request.out / RUNS / CACHE_FILE)
+        cache = attach_cache(settings, request.out / RUNS / CACHE_FILE)
     try:
         summary = run_batch(
             make_linker(config),
             sample_rows(samples),
             results,
-            context,
+            settings,
             total=len(samples),
             progress=request.progress,
             workers=request.workers,
@@ -229,7 +229,7 @@ def run_config(
         session["seconds"] = round(time.time() - started, 1)
         if cache is not None:
             session.update(cache_lookups=cache.lookups, cache_hits=cache.hits)
-            detach_cache(context, cache)
+            detach_cache(settings, cache)
         meta_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return summary
 

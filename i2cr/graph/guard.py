@@ -43,11 +43,11 @@ def guarded(node: Node, *, entry: bool = False, final: bool = False) -> Node:
     @wraps(node)
     def run(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         run = this_run(runtime)
-        context, started = run.settings, run.started
+        settings, started = run.settings, run.started
         if not final:
-            check_time_budget(state, context, started)
+            check_time_budget(state, settings, started)
         if not entry:
-            check_state(state, context, served=is_served(runtime))
+            check_state(state, settings, served=is_served(runtime))
         if not final:
             return node(state, runtime)
         try:
@@ -58,13 +58,13 @@ def guarded(node: Node, *, entry: bool = False, final: bool = False) -> Node:
     return run
 
 
-def check_time_budget(state: State, context: Context, started: float) -> None:
+def check_time_budget(state: State, settings: Context, started: float) -> None:
     """Raise TimeBudgetError when the run has spent more than `max_seconds_per_mention`.
 
     Checked before every step, so an over-long run, whether or not its client still waits for
     it, ends before its next selector call, check or clue tool.
     """
-    budget = context.max_seconds_per_mention
+    budget = settings.max_seconds_per_mention
     spent = time.monotonic() - started
     if budget > 0 and spent > budget:
         raise TimeBudgetError(
@@ -74,11 +74,11 @@ def check_time_budget(state: State, context: Context, started: float) -> None:
         )
 
 
-def check_state(state: State, context: Context, *, served: bool) -> None:
+def check_state(state: State, settings: Context, *, served: bool) -> None:
     """Raise InputError when the state holds what `retrieve` would not have let through."""
-    checked = check_input(state, context, served=served)
+    checked = check_input(state, settings, served=served)
     problems = list(checked.warnings)
-    clue_limit = len(CLUE_TOOLS) * (context.max_clue_chars + CLUE_LABEL_CHARS)
+    clue_limit = len(CLUE_TOOLS) * (settings.max_clue_chars + CLUE_LABEL_CHARS)
     if not isinstance(state.clue, str) or len(state.clue) > clue_limit:
         problems.append(f"the round's clue is over {clue_limit} characters (max_clue_chars)")
     if state.clue_tool is not None and not set(str(state.clue_tool).split("+")) <= set(CLUE_TOOLS):

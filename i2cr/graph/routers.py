@@ -7,14 +7,14 @@ from typing import Literal
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
-from i2cr.nodes.common import current_attempt, remaining_clue_tools, settings
+from i2cr.nodes.common import current_attempt, remaining_clue_tools, settings_of
 from i2cr.outcome import fails_round, is_nil, reselects
 from i2cr.state import State
 
 
-def _after_check(state: State, context: Context) -> Literal["vif", "finalize"]:
+def _after_check(state: State, settings: Context) -> Literal["vif", "finalize"]:
     """A round whose answer failed a check goes to VIF while clue tools remain."""
-    if context.use_vif and remaining_clue_tools(state, context):
+    if settings.use_vif and remaining_clue_tools(state, settings):
         return "vif"
     return "finalize"
 
@@ -26,12 +26,12 @@ def after_retrieve(state: State) -> Literal["select", "finalize"]:
 
 def after_select(state: State, runtime: Runtime[Context]) -> Literal["icr", "iav", "finalize"]:
     """NIL ends the run; otherwise the first enabled check runs."""
-    context = settings(runtime)
+    settings = settings_of(runtime)
     route: Literal["icr", "iav", "finalize"] = "finalize"
     if not is_nil(current_attempt(state)):
-        if context.use_icr:
+        if settings.use_icr:
             route = "icr"
-        elif context.use_iav:
+        elif settings.use_iav:
             route = "iav"
     return route
 
@@ -40,22 +40,22 @@ def after_icr(
     state: State, runtime: Runtime[Context]
 ) -> Literal["select", "iav", "vif", "finalize"]:
     """ICR failed with re-selections left: select again; else verify with IAV."""
-    context = settings(runtime)
+    settings = settings_of(runtime)
     attempt = current_attempt(state)
     if reselects(attempt):
         return "select"
     if is_nil(attempt):
         return "finalize"
-    if context.use_iav:
+    if settings.use_iav:
         return "iav"
-    return _after_check(state, context) if fails_round(attempt) else "finalize"
+    return _after_check(state, settings) if fails_round(attempt) else "finalize"
 
 
 def after_iav(state: State, runtime: Runtime[Context]) -> Literal["vif", "finalize"]:
     """IAV passed (or could not run): done; failed: the next visual clue."""
-    context = settings(runtime)
+    settings = settings_of(runtime)
     if fails_round(current_attempt(state)):
-        return _after_check(state, context)
+        return _after_check(state, settings)
     return "finalize"
 
 

@@ -36,20 +36,20 @@ def registered_chat_model(spec: str) -> BaseChatModel | None:
     return _registered.get(spec)
 
 
-def load_selector(context: Context) -> BaseChatModel:
+def load_selector(settings: Context) -> BaseChatModel:
     """The selector chat model the context names, created once per setting."""
-    if context.selector in _registered:
-        return _registered[context.selector]
+    if settings.selector in _registered:
+        return _registered[settings.selector]
     return _load(
-        context.selector,
-        context.adapter,
-        context.selector_base_url,
-        context.selector_max_tokens,
-        context.precision,
+        settings.selector,
+        settings.adapter,
+        settings.selector_base_url,
+        settings.selector_max_tokens,
+        settings.precision,
         RemoteLimits(
-            context.selector_timeout_s,
-            context.selector_retries,
-            context.selector_requests_per_second,
+            settings.selector_timeout_s,
+            settings.selector_retries,
+            settings.selector_requests_per_second,
         ),
     )
 
@@ -118,16 +118,16 @@ class SelectorError(ValueError):
 
 
 def ask_selector(
-    context: Context, messages: list[BaseMessage], likely_names: Sequence[str] = ()
+    settings: Context, messages: list[BaseMessage], likely_names: Sequence[str] = ()
 ) -> BaseMessage:
     """The selector's reply; a remote selector's failure is one SelectorError line.
 
     `likely_names` (most likely first) are drafted first by a local selector's greedy
     decoding: a hint of speed, never of the answer.
     """
-    model = load_selector(context)
-    if not likely_names or not context.selector.startswith(LOCAL_PREFIX):
-        return _guarded(context, lambda: model.invoke(messages))
+    model = load_selector(settings)
+    if not likely_names or not settings.selector.startswith(LOCAL_PREFIX):
+        return _guarded(settings, lambda: model.invoke(messages))
     from i2cr.models.local_chat import likely_answers
 
     with likely_answers([answer_for(name) for name in likely_names]):
@@ -135,33 +135,33 @@ def ask_selector(
 
 
 def score_with_selector(
-    context: Context, messages: list[BaseMessage], names: Sequence[str]
+    settings: Context, messages: list[BaseMessage], names: Sequence[str]
 ) -> list[float] | None:
     """The selector's log-probability of answering each name (see `score_candidates`).
 
     None when the selector cannot score; a remote selector's failure is one SelectorError line.
     """
-    model = load_selector(context)
-    return _guarded(context, lambda: score_candidates(model, messages, names))
+    model = load_selector(settings)
+    return _guarded(settings, lambda: score_candidates(model, messages, names))
 
 
-def _guarded(context: Context, call: Callable[[], T]) -> T:
-    if context.selector.startswith(LOCAL_PREFIX) or context.selector in _registered:
+def _guarded(settings: Context, call: Callable[[], T]) -> T:
+    if settings.selector.startswith(LOCAL_PREFIX) or settings.selector in _registered:
         return call()
     try:
-        if context.selector_base_url:
-            check_listening(context.selector_base_url, context.selector_timeout_s)
+        if settings.selector_base_url:
+            check_listening(settings.selector_base_url, settings.selector_timeout_s)
         return call()
     except Exception as err:  # any provider SDK's error, with the cause kept
-        raise SelectorError(remote_failure(context, err)) from err
+        raise SelectorError(remote_failure(settings, err)) from err
 
 
-def remote_failure(context: Context, err: Exception) -> str:
+def remote_failure(settings: Context, err: Exception) -> str:
     """What went wrong with a remote selector, in one line that says what to check."""
-    spec, status = context.selector, getattr(err, "status_code", None)
+    spec, status = settings.selector, getattr(err, "status_code", None)
     if isinstance(err, EndpointRefused):
         return (
-            f"cannot reach selector {spec!r} at {context.selector_base_url}: {err}; check "
+            f"cannot reach selector {spec!r} at {settings.selector_base_url}: {err}; check "
             "selector_base_url and that the server runs"
         )
     if status in (401, 403):
@@ -178,7 +178,7 @@ def remote_failure(context: Context, err: Exception) -> str:
         return f"selector {spec!r} answered HTTP {status}: {_first_line(err)}"
     kind = type(err).__name__
     if "Connection" in kind or "Timeout" in kind:
-        where = context.selector_base_url or "the provider's default URL"
+        where = settings.selector_base_url or "the provider's default URL"
         return f"cannot reach selector {spec!r} at {where}: {kind}: {_first_line(err)}"
     return f"selector {spec!r} failed: {kind}: {_first_line(err)}"
 

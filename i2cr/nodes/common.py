@@ -9,7 +9,7 @@ from i2cr.runs import this_run
 from i2cr.state import Attempt, State
 
 
-def settings(runtime: Runtime[Context]) -> Context:
+def settings_of(runtime: Runtime[Context]) -> Context:
     """The run's context, or the defaults (with environment overrides) when none was given.
 
     Resolved once per run; in a run a server's client started, operator settings it tried to
@@ -36,7 +36,7 @@ def first_open_candidate(state: State) -> int:
     return next(i for i in range(len(state.candidates)) if i not in state.excluded)
 
 
-def remaining_clue_tools(state: State, context: Context) -> list[str]:
+def remaining_clue_tools(state: State, settings: Context) -> list[str]:
     """The VIF tools in order that no round has tried yet."""
     tried = {step["tool"] for step in state.clue_steps}
-    return [tool for tool in context.clue_tool_order if tool not in tried]
+    return [tool for tool in settings.clue_tool_order if tool not in tried]

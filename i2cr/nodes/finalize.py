@@ -7,7 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
-from i2cr.nodes.common import settings
+from i2cr.nodes.common import settings_of
 from i2cr.outcome import NIL_DECISIONS, choose, verified
 from i2cr.state import Attempt, Candidate, LinkResult, RankedEntity, State
 
@@ -59,8 +59,8 @@ def selector_ranking(attempt: Attempt) -> list[int]:
 
 def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Pick the answer per the method and the fallback setting, and rank the top-K."""
-    context = settings(runtime)
-    answer, decided_by = choose(state.attempts, context.fallback)
+    settings = settings_of(runtime)
+    answer, decided_by = choose(state.attempts, settings.fallback)
     is_nil = answer["selected"] is None or answer["decision"] in NIL_DECISIONS
     candidate = None if is_nil else state.candidates[answer["selected"]]  # type: ignore[index]
     result = LinkResult(
@@ -68,7 +68,7 @@ def finalize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         qid=None if candidate is None else candidate.get("qid"),
         nil=is_nil,
         decided_by=decided_by,
-        top_k=rank(answer, state.attempts, state.candidates, context.top_k, context.top_k_rule),
+        top_k=rank(answer, state.attempts, state.candidates, settings.top_k, settings.top_k_rule),
         selector_calls=sum(a["decision"] != "ranker_nil" for a in state.attempts),
         selector_cached=sum(a["cached"] for a in state.attempts),
         rounds=state.round + 1,

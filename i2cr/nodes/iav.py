@@ -9,7 +9,7 @@ from langgraph.runtime import Runtime
 from i2cr.context import Context
 from i2cr.models.clip import clip_scores
 from i2cr.models.embedder import cosine
-from i2cr.nodes.common import current_attempt, settings
+from i2cr.nodes.common import current_attempt, settings_of
 from i2cr.state import Attempt, Decision, State
 from i2cr.texts import entity_text
 
@@ -23,26 +23,26 @@ def image_as_text(state: State) -> str:
 
 def iav(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Score image vs entity with CLIP, or the image's clue text with the embedder."""
-    context = settings(runtime)
+    settings = settings_of(runtime)
     attempt = current_attempt(state)
     assert attempt["selected"] is not None
     entity = entity_text(state.candidates[attempt["selected"]])
     score: float | None = None
-    if state.image_ok and context.clip_pretrained:
+    if state.image_ok and settings.clip_pretrained:
         assert state.image is not None
         score = clip_scores(
-            context.clip_model,
-            context.clip_pretrained,
+            settings.clip_model,
+            settings.clip_pretrained,
             state.image,
             [entity],
-            precision=context.precision,
+            precision=settings.precision,
         )[0]
-        method, threshold = "clip", context.beta
-    elif context.iav_without_encoder == "text" and image_as_text(state):
+        method, threshold = "clip", settings.beta
+    elif settings.iav_without_encoder == "text" and image_as_text(state):
         score = cosine(
-            context.embedder, image_as_text(state), [entity], precision=context.precision
+            settings.embedder, image_as_text(state), [entity], precision=settings.precision
         )[0]
-        method, threshold = "clue_text", context.beta_text
+        method, threshold = "clue_text", settings.beta_text
     else:
         method, threshold = "skipped", 0.0
     passed = None if score is None else score >= threshold

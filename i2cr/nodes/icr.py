@@ -13,7 +13,7 @@ from rapidfuzz.utils import default_process
 from i2cr.context import Context
 from i2cr.datasets.sample import Sample
 from i2cr.models.embedder import cosine
-from i2cr.nodes.common import current_attempt, first_open_candidate, round_attempts, settings
+from i2cr.nodes.common import current_attempt, first_open_candidate, round_attempts, settings_of
 from i2cr.ranking import first_stage_scores
 from i2cr.selection import display_name
 from i2cr.state import Attempt, State
@@ -39,13 +39,13 @@ def checked_mention_text(state: State, selected: int | None = None) -> str:
     return mention_text(mention, said, state.clue)
 
 
-def icr_score(state: State, context: Context, selected: int) -> float:
+def icr_score(state: State, settings: Context, selected: int) -> float:
     """The try's score under `icr_rule`: its cosine, or that cosine relative to the others'.
 
     'ranker_margin' scores by the first stage's scores instead (the cross-encoder's, or its
     blend with DIM), relative to the others.
     """
-    if context.icr_rule == "ranker_margin":
+    if settings.icr_rule == "ranker_margin":
         said = mention_text(state.context, state.clue)
         query = Sample(
             id="",
@@ -54,17 +54,17 @@ def icr_score(state: State, context: Context, selected: int) -> float:
             candidates=state.candidates,
             clues=state.clues,
         )
-        ranked = first_stage_scores(context, query)
+        ranked = first_stage_scores(settings, query)
         others = [s for i, s in enumerate(ranked) if i != selected]
         return ranked[selected] - max(others, default=ranked[selected])
     mention_side = checked_mention_text(state, selected)
-    if context.icr_rule == "absolute":
+    if settings.icr_rule == "absolute":
         entity_side = [entity_text(state.candidates[selected])]
-        return cosine(context.embedder, mention_side, entity_side, precision=context.precision)[0]
+        return cosine(settings.embedder, mention_side, entity_side, precision=settings.precision)[0]
     entity_sides = [entity_text(c) for c in state.candidates]
-    scores = cosine(context.embedder, mention_side, entity_sides, precision=context.precision)
+    scores = cosine(settings.embedder, mention_side, entity_sides, precision=settings.precision)
     own = scores[selected]
-    if context.icr_rule == "margin":
+    if settings.icr_rule == "margin":
         others = [s for i, s in enumerate(scores) if i != selected]
         return own - max(others, default=-1.0)  # -1: the lowest cosine there is
     spread = statistics.pstdev(scores)
@@ -77,12 +77,12 @@ def icr(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     A try whose answer named no candidate (`unmatched_answer="reference"`) fails unscored.
     With `icr_all_failed="nil"` (and NIL allowed) a round whose every try failed is NIL.
     """
-    context = settings(runtime)
+    settings = settings_of(runtime)
     attempt = current_attempt(state)
     score = None
     if attempt["selected"] is not None:
-        score = icr_score(state, context, attempt["selected"])
-    passed = score is not None and score > context.alpha
+        score = icr_score(state, settings, attempt["selected"])
+    passed = score is not None and score > settings.alpha
     scored = Attempt(
         **{
             **attempt,
@@ -97,10 +97,10 @@ def icr(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if attempt["selected"] is not None and attempt["selected"] not in excluded:
         excluded.append(attempt["selected"])
     tries = round_attempts(state)
-    can_reselect = len(tries) <= context.max_reselect and len(excluded) < len(state.candidates)
+    can_reselect = len(tries) <= settings.max_reselect and len(excluded) < len(state.candidates)
     if can_reselect:
         return {"attempts": [scored], "excluded": excluded}
-    if context.icr_all_failed == "nil" and context.allow_nil:
+    if settings.icr_all_failed == "nil" and settings.allow_nil:
         scored["decision"] = "icr_nil"
         return {"attempts": [scored], "excluded": excluded}
     finished = [scored if a["try_index"] == scored["try_index"] else a for a in tries]

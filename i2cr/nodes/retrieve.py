@@ -13,7 +13,7 @@ from i2cr.errors import InputError
 from i2cr.images import ImageLimits, image_problem
 from i2cr.inputs import bounded_candidates, check_input
 from i2cr.kg import open_hybrid, open_kg
-from i2cr.nodes.common import settings
+from i2cr.nodes.common import settings_of
 from i2cr.ranking import rank_candidates, ranker_says_nil
 from i2cr.serving import is_served
 from i2cr.state import Attempt, State
@@ -44,25 +44,25 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     The mention, context, clues and image the later nodes read are the checked ones. When the
     ranker's NIL rule fires (`ranker_nil`) the run's answer is NIL, with no selector call.
     """
-    context = settings(runtime)
-    checked = check_input(state, context, served=is_served(runtime))
+    settings = settings_of(runtime)
+    checked = check_input(state, settings, served=is_served(runtime))
     candidates = checked.candidates
     retrieved = not candidates
     if retrieved:
-        if not context.kg:
+        if not settings.kg:
             raise InputError(
                 "no candidates given and no knowledge graph configured: pass 'candidates' or "
                 "set the context field 'kg' (I2CR_KG)"
             )
-        if context.kg_retrieval == "hybrid":
-            hybrid = open_hybrid(context.kg, context.embedder, context.precision)
-            found = hybrid.search(checked.mention, context.k, context=checked.context)
+        if settings.kg_retrieval == "hybrid":
+            hybrid = open_hybrid(settings.kg, settings.embedder, settings.precision)
+            found = hybrid.search(checked.mention, settings.k, context=checked.context)
         else:
-            found = open_kg(context.kg).search(checked.mention, context.k)
-        candidates = bounded_candidates(found, context, checked.warnings)
+            found = open_kg(settings.kg).search(checked.mention, settings.k)
+        candidates = bounded_candidates(found, settings, checked.warnings)
         if not candidates:
             raise InputError(
-                f"no entity of the knowledge graph {context.kg} matches {checked.mention!r}"
+                f"no entity of the knowledge graph {settings.kg} matches {checked.mention!r}"
             )
     query = Sample(
         id=state.sample_id or "",
@@ -72,9 +72,9 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         clues=checked.clues,
         image=str(checked.image) if isinstance(checked.image, str | Path) else None,
     )
-    says_nil = ranker_says_nil(context, query)
-    candidates = rank_candidates(context, query, retrieved=retrieved)
-    problem = image_problem(checked.image, ImageLimits.from_context(context))
+    says_nil = ranker_says_nil(settings, query)
+    candidates = rank_candidates(settings, query, retrieved=retrieved)
+    problem = image_problem(checked.image, ImageLimits.from_context(settings))
     warnings = checked.warnings
     if problem and checked.image:
         warnings.append(f"{problem}; visual steps use only the clues given with the input")

@@ -14,7 +14,7 @@ from i2cr.context import Context
 from i2cr.models.cache_marker import CACHE_HIT
 from i2cr.models.chat import ask_selector, score_with_selector
 from i2cr.models.scoring import answer_for
-from i2cr.nodes.common import first_open_candidate, round_attempts, settings
+from i2cr.nodes.common import first_open_candidate, round_attempts, settings_of
 from i2cr.prompts import NIL_ANSWER, STEERING_WARNING
 from i2cr.selection import (
     ParsedAnswer,
@@ -31,16 +31,16 @@ CANNOT_SCORE = "selector_mode 'score': the selector returned no log-probabilitie
 
 
 def resolve_unmatched(
-    parsed: ParsedAnswer, text: str, state: State, context: Context
+    parsed: ParsedAnswer, text: str, state: State, settings: Context
 ) -> tuple[int | None, str | None]:
     """(selected candidate, rule) for a repeated or unparsable answer; as parsed otherwise."""
     if parsed.match not in ("repeated", "unparsable"):
         return parsed.index, None
-    rule = context.unmatched_answer
+    rule = settings.unmatched_answer
     if rule == "fuzzy":
         return closest_open_candidate(text, state.candidates, set(state.excluded)), rule
     # Without ICR there is no re-selection, so an unnamed answer cannot fail as a try.
-    if rule == "ranker" or (parsed.match == "unparsable" and not context.use_icr):
+    if rule == "ranker" or (parsed.match == "unparsable" and not settings.use_icr):
         return first_open_candidate(state), "ranker"
     return parsed.index, rule
 
@@ -50,7 +50,7 @@ def prompt_chars(messages: list[BaseMessage]) -> int:
     return sum(len(str(message.content)) for message in messages)
 
 
-def selector_messages(state: State, context: Context) -> tuple[list[BaseMessage], str | None]:
+def selector_messages(state: State, settings: Context) -> tuple[list[BaseMessage], str | None]:
     """The selection prompt within `max_prompt_chars`, and a warning when it had to be fit.
 
     Over the limit, descriptions are left out and the last candidates dropped until the rest
@@ -62,10 +62,10 @@ def selector_messages(state: State, context: Context) -> tuple[list[BaseMessage]
         context=state.context,
         clue=state.clue,
         excluded=[state.candidates[i]["name"] for i in state.excluded],
-        allow_nil=context.allow_nil,
-        desc_chars=context.desc_chars,
+        allow_nil=settings.allow_nil,
+        desc_chars=settings.desc_chars,
     )
-    limit = context.max_prompt_chars
+    limit = settings.max_prompt_chars
     messages = build(candidates=state.candidates)
     if prompt_chars(messages) <= limit:
         return messages, None
@@ -75,7 +75,7 @@ def selector_messages(state: State, context: Context) -> tuple[list[BaseMessage]
     # Each description's quotes and separators take a few characters besides its text.
     room = (limit - prompt_chars(build(candidates=shown))) // len(shown) - 4
     for candidate, given in zip(shown, state.candidates, strict=False):
-        lead = lead_sentences(given.get("desc", ""), context.desc_chars)
+        lead = lead_sentences(given.get("desc", ""), settings.desc_chars)
         candidate["desc"] = cut_at_word(lead, room)
     warning = f"selector prompt over max_prompt_chars ({limit}): descriptions shortened"
     if len(shown) < len(state.candidates):
@@ -85,8 +85,8 @@ def selector_messages(state: State, context: Context) -> tuple[list[BaseMessage]
 
 def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Ask the selector for the best-matched entity and record the try."""
-    context = settings(runtime)
-    messages, fitted = selector_messages(state, context)
+    settings = settings_of(runtime)
+    messages, fitted = selector_messages(state, settings)
     notes = [fitted] if fitted else []
     steering = steering_fields(
         mention=state.mention, context=state.context, clue=state.clue, candidates=state.candidates
@@ -97,30 +97,30 @@ def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if any(note not in state.warnings for note in notes):
         update["warnings"] = [note for note in notes if note not in state.warnings]
     attempt = None
-    if context.selector_mode == "score":
-        attempt = scored_try(state, context, messages)
+    if settings.selector_mode == "score":
+        attempt = scored_try(state, settings, messages)
         if attempt is None and CANNOT_SCORE not in state.warnings:
             update["warnings"] = [*update.get("warnings", []), CANNOT_SCORE]
     if attempt is None:
-        attempt = generated_try(state, context, messages)
+        attempt = generated_try(state, settings, messages)
     return {**update, "attempts": [attempt], "checking": attempt["try_index"]}
 
 
-def generated_try(state: State, context: Context, messages: list[BaseMessage]) -> Attempt:
+def generated_try(state: State, settings: Context, messages: list[BaseMessage]) -> Attempt:
     """The try of a generated answer, matched to a candidate by name."""
     started = time.perf_counter()
-    reply = ask_selector(context, messages, likely_names(state))
+    reply = ask_selector(settings, messages, likely_names(state))
     seconds = time.perf_counter() - started
     text = reply.content if isinstance(reply.content, str) else str(reply.content)
     parsed = parse_answer(
         text,
         state.candidates,
-        context.allow_nil,
+        settings.allow_nil,
         frozenset(state.excluded),
-        fuzzy_min_score=context.fuzzy_min_score,
-        fuzzy_margin=context.fuzzy_margin,
+        fuzzy_min_score=settings.fuzzy_min_score,
+        fuzzy_margin=settings.fuzzy_margin,
     )
-    selected, resolved_by = resolve_unmatched(parsed, text, state, context)
+    selected, resolved_by = resolve_unmatched(parsed, text, state, settings)
     decision: Decision = "selected"
     if parsed.match == "nil":
         decision = "nil"
@@ -148,17 +148,17 @@ def likely_names(state: State) -> list[str]:
     return [state.candidates[i]["name"] for i in dict.fromkeys(order)]
 
 
-def scored_try(state: State, context: Context, messages: list[BaseMessage]) -> Attempt | None:
+def scored_try(state: State, settings: Context, messages: list[BaseMessage]) -> Attempt | None:
     """The try of the best-scored candidate not excluded (or NIL); None if it cannot score."""
     names = [c["name"] for c in state.candidates]
-    answers = [*names, NIL_ANSWER] if context.allow_nil else names
+    answers = [*names, NIL_ANSWER] if settings.allow_nil else names
     started = time.perf_counter()
-    scores = score_with_selector(context, messages, answers)
+    scores = score_with_selector(settings, messages, answers)
     seconds = time.perf_counter() - started
     if scores is None:
         return None
     choices = [i for i in range(len(names)) if i not in state.excluded]
-    if context.allow_nil:
+    if settings.allow_nil:
         choices.append(len(names))
     best = max(choices, key=lambda i: scores[i])
     selected = None if best == len(names) else best

@@ -7,7 +7,7 @@ from typing import Any
 from langgraph.runtime import Runtime
 
 from i2cr.context import Context
-from i2cr.nodes.common import remaining_clue_tools, settings
+from i2cr.nodes.common import remaining_clue_tools, settings_of
 from i2cr.state import ClueStep, State
 from i2cr.tools import get_clue_tool
 
@@ -20,12 +20,12 @@ def vif(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
     With `clue_rounds="all_in_one"` every remaining tool runs and their texts form one clue.
     """
-    context = settings(runtime)
+    settings = settings_of(runtime)
     steps: list[ClueStep] = []
-    for tool_name in remaining_clue_tools(state, context):
-        step = _clue_step(tool_name, state, context)
+    for tool_name in remaining_clue_tools(state, settings):
+        step = _clue_step(tool_name, state, settings)
         steps.append(step)
-        if step["used"] and context.clue_rounds == "one_per_round":
+        if step["used"] and settings.clue_rounds == "one_per_round":
             return {**_new_round(state, steps, step["text"], tool_name), **_failures(steps)}
     used = [s for s in steps if s["used"]]
     if not used:
@@ -44,9 +44,9 @@ def _failures(steps: list[ClueStep]) -> dict[str, list[str]]:
     }
 
 
-def _clue_step(tool_name: str, state: State, context: Context) -> ClueStep:
+def _clue_step(tool_name: str, state: State, settings: Context) -> ClueStep:
     """Run one image-to-text tool; a failure is recorded on the step, never raised."""
-    provider = context.provider_for(tool_name)
+    provider = settings.provider_for(tool_name)
     step = ClueStep(tool=tool_name, provider=provider, text="", used=False)
     if provider != CARRIED and not state.image_ok:
         step["error"] = NO_IMAGE
@@ -54,7 +54,7 @@ def _clue_step(tool_name: str, state: State, context: Context) -> ClueStep:
     try:
         tool = get_clue_tool(tool_name, provider)
         text = str(tool.invoke({"image": state.image, "carried": state.clues})).strip()
-        step["text"] = text[: context.max_clue_chars]
+        step["text"] = text[: settings.max_clue_chars]
     except Exception as err:  # a failing model must not end the mention's run
         step["error"] = f"{type(err).__name__}: {err}"
     step["used"] = bool(step["text"])

@@ -155,11 +155,11 @@ class AzureVisionTool(ImageClueTool):
 
     provider: str = PROVIDER
 
-    def settings_key(self, context: Context) -> str:
+    def settings_key(self, settings: Context) -> str:
         """Outputs depend on the API version (the model behind it)."""
         return API_VERSION
 
-    def describe(self, image: LoadedImage, context: Context) -> str:
+    def describe(self, image: LoadedImage, settings: Context) -> str:
         """Analyze the image bytes with this tool's feature."""
         return clue_text(self.name, analyze(image.data, [FEATURE_FOR_KIND[self.name]]))
 

@@ -3,7 +3,7 @@
 Captions come from an image-to-text generator (BLIP by default), dense region captions and OCR
 from Florence-2's task prompts, tags from an image-classification pipeline or, when the model
 is an object detector (e.g. facebook/detr-resnet-50), the labels of the objects it finds. The
-model of each tool is set by the context field `hub_models` ('tool=model id', comma-separated).
+model of each tool is set by the setting `hub_models` ('tool=model id', comma-separated).
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ MAX_NEW_TOKENS = 64
 MAX_TAGS = 5
 
 
-def hub_model_for(kind: str, context: Context) -> str:
+def hub_model_for(kind: str, settings: Context) -> str:
     """The model id (or local directory) the context names for a tool."""
     models = dict(DEFAULT_MODELS)
-    for part in (p.strip() for p in context.hub_models.split(",") if p.strip()):
+    for part in (p.strip() for p in settings.hub_models.split(",") if p.strip()):
         name, sep, model_id = (s.strip() for s in part.partition("="))
         if not sep or name not in CLUE_TOOLS or not model_id:
             raise ValueError(
@@ -122,16 +122,16 @@ class HubTool(ImageClueTool):
 
     provider: str = PROVIDER
 
-    def settings_key(self, context: Context) -> str:
+    def settings_key(self, settings: Context) -> str:
         """Outputs depend on the model (and, for tags, the probability cut)."""
-        model_id = hub_model_for(self.name, context)
-        return f"{model_id}/min_score={context.tag_min_score}" if self.name == "tags" else model_id
+        model_id = hub_model_for(self.name, settings)
+        return f"{model_id}/min_score={settings.tag_min_score}" if self.name == "tags" else model_id
 
-    def describe(self, image: LoadedImage, context: Context) -> str:
+    def describe(self, image: LoadedImage, settings: Context) -> str:
         """Run the configured model on the decoded image."""
-        model_id = hub_model_for(self.name, context)
+        model_id = hub_model_for(self.name, settings)
         if self.name == "tags":
-            return predicted_tags(model_id, image.image, context.tag_min_score)
+            return predicted_tags(model_id, image.image, settings.tag_min_score)
         return generate_text(model_id, self.name, image.image)
 
 

@@ -14,21 +14,21 @@ class ImageClueTool(ClueTool):
     def _run(self, image: str | None = None, carried: dict[str, str] | None = None) -> str:
         if not image:
             raise ImageError("no image given")
-        context = run_context()
-        loaded = load_image(image, ImageLimits.from_context(context))
-        cache = clue_cache(context.clue_cache_dir)
-        key = ClueKey(loaded.content_hash, self.name, self.provider, self.settings_key(context))
+        settings = run_context()
+        loaded = load_image(image, ImageLimits.from_context(settings))
+        cache = clue_cache(settings.clue_cache_dir)
+        key = ClueKey(loaded.content_hash, self.name, self.provider, self.settings_key(settings))
         text = cache.get(key)
         if text is None:
-            text = self.describe(loaded, context).strip()
+            text = self.describe(loaded, settings).strip()
             cache.put(key, text)
         return text
 
-    def settings_key(self, context: Context) -> str:
+    def settings_key(self, settings: Context) -> str:
         """The settings this tool's output depends on (model id, thresholds), for the cache."""
         return ""
 
-    def describe(self, image: LoadedImage, context: Context) -> str:
+    def describe(self, image: LoadedImage, settings: Context) -> str:
         """The clue text for one decoded image."""
         raise NotImplementedError
 

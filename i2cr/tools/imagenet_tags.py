@@ -104,11 +104,11 @@ class ImageNetTagsTool(ImageClueTool):
 
     provider: str = PROVIDER
 
-    def settings_key(self, context: Context) -> str:
+    def settings_key(self, settings: Context) -> str:
         """Tags depend on the probability cut."""
-        return f"{ARCHITECTURE}/min_score={context.tag_min_score}/most={MAX_TAGS}"
+        return f"{ARCHITECTURE}/min_score={settings.tag_min_score}/most={MAX_TAGS}"
 
-    def describe(self, image: LoadedImage, context: Context) -> str:
+    def describe(self, image: LoadedImage, settings: Context) -> str:
         """Classify the image and keep the labels above the context's threshold."""
         import torch
 
@@ -116,7 +116,7 @@ class ImageNetTagsTool(ImageClueTool):
         with torch.inference_mode():
             logits = model(transform(image.image).unsqueeze(0))[0]
         probabilities = logits.softmax(-1).tolist()
-        return "; ".join(top_labels(probabilities, imagenet_labels(), context.tag_min_score))
+        return "; ".join(top_labels(probabilities, imagenet_labels(), settings.tag_min_score))
 
 
 def efficientnet_tags_tool(kind: str) -> ClueTool:

@@ -48,11 +48,11 @@ class RapidOCRTool(ImageClueTool):
 
     provider: str = PROVIDER
 
-    def settings_key(self, context: Context) -> str:
+    def settings_key(self, settings: Context) -> str:
         """OCR output depends only on the line-score cut."""
         return f"min_score={MIN_LINE_SCORE}/det_max_side={DET_MAX_SIDE}"
 
-    def describe(self, image: LoadedImage, context: Context) -> str:
+    def describe(self, image: LoadedImage, settings: Context) -> str:
         """Run RapidOCR on the decoded image."""
         result = load_rapidocr()(image.image)
         return "; ".join(ocr_lines(result.txts, result.scores))
