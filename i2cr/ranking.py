@@ -106,14 +106,7 @@ def rank_candidates(
     else:
         from i2cr.dim.ranker import load_ranker
 
-        order = load_ranker(settings.ranker_weights).order(
-            mention=query.mention,
-            context=query.context,
-            candidates=candidates,
-            clues=query.clues,
-            image=query.image,
-            precision=settings.precision,
-        )
+        order = load_ranker(settings.ranker_weights).order(query, settings.precision)
     if retrieved and settings.ranker != "dim":
         order = fuse([list(range(len(candidates))), order])
     return [candidates[i] for i in order[: settings.ranker_keep]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -99,13 +100,12 @@ def test_samples_without_gold_are_left_out_of_the_loss_and_count_as_misses():
 
 def test_order_is_a_permutation_and_does_not_depend_on_the_input_order():
     ranker = DimRanker(small_model())
-    order = ranker.order(
-        mention="Grace Hopper", context="at the computer lab", candidates=PEOPLE, clues={}
-    )
+    lab = {"context": "at the computer lab", "clues": {}}
+    order = ranker.order(replace(sample(PEOPLE), **lab))
     assert sorted(order) == list(range(len(PEOPLE)))
     shuffled = PEOPLE[:]
     random.Random(3).shuffle(shuffled)
-    again = ranker.order(mention="Grace Hopper", context="at the computer lab", candidates=shuffled)
+    again = ranker.order(replace(sample(shuffled), **lab))
     assert [shuffled[i]["name"] for i in again] == [PEOPLE[i]["name"] for i in order]
 
 
@@ -128,12 +128,9 @@ def test_missing_weights_folder_is_named(tmp_path):
 def test_shipped_weights_load_offline_and_put_the_described_entity_first():
     ranker = load_ranker()
     assert ranker.model.config.embedder == "minilm"
-    order = ranker.order(
-        mention="Grace Hopper",
-        context="Rear admiral Grace Hopper, pioneer of computer programming",
-        candidates=list(reversed(PEOPLE)),
-        clues={"caption": "an older woman in a navy uniform"},
-    )
+    described = sample(list(reversed(PEOPLE)))
+    context = "Rear admiral Grace Hopper, pioneer of computer programming"
+    order = ranker.order(replace(described, context=context))
     assert list(reversed(PEOPLE))[order[0]]["name"] == "Grace Hopper"
 
 
@@ -164,10 +161,7 @@ def test_featurize_marks_gold_missing_cue_and_padding():
 
 def test_retrieve_reorders_and_trims_the_candidates_with_the_setting_on(scripted, scores, mention):
     expected = load_ranker().order(
-        mention=mention["mention"],
-        context=mention["context"],
-        candidates=mention["candidates"],
-        clues=mention["clues"],
+        Sample(id="", **{k: mention[k] for k in ("mention", "context", "candidates", "clues")})
     )
     names = [mention["candidates"][i]["name"] for i in expected]
     model, context = scripted(f"<|ANSWER|>: {names[0]}", ranker="dim", ranker_keep=2)
@@ -223,7 +217,7 @@ def test_image_token_uses_clip_features_when_an_encoder_is_configured(tmp_path):
     save_model(ranker.model, tmp_path / "dim")
     loaded = DimRanker(load_model(tmp_path / "dim"))
     assert loaded.score_samples([with_image, without_image]) == scores
-    order = ranker.order(mention="Grace Hopper", candidates=PEOPLE, image=hopper)
+    order = ranker.order(replace(sample(PEOPLE), context="", clues={}, image=hopper))
     assert sorted(order) == list(range(len(PEOPLE)))
 
 

@@ -10,16 +10,13 @@ from pathlib import Path
 from i2cr.cli.options import candidates_file, from_args, rank_action, ranker_command
 from i2cr.errors import InputError
 
+HELP = "the cross-encoder first stage: train, rank, NIL threshold"
+TRAIN_HELP = "fine-tune the cross-encoder on a training split"
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the `cross` subcommand and its actions."""
-    actions, train = ranker_command(
-        commands,
-        "cross",
-        run_train,
-        help="the cross-encoder first stage: train, rank, NIL threshold",
-        train_help="fine-tune the cross-encoder on a training split",
-    )
+    actions, train = ranker_command(commands, "cross", run_train, HELP, TRAIN_HELP)
     train.add_argument("--base", default="minilm", help="base encoder: 'minilm', folder or id")
     train.add_argument("--trained-layers", type=int, default=2, help="top layers trained")
     train.add_argument("--max-length", type=int, default=128, help="tokens per pair")

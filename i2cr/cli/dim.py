@@ -14,16 +14,13 @@ from i2cr.cli.options import (
     ranker_command,
 )
 
+HELP = "the DIM fusion ranker: train, rank, evaluation rows and summaries"
+TRAIN_HELP = "train DIM (N-pair loss) and save its weights"
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the `dim` subcommand and its actions."""
-    actions, train = ranker_command(
-        commands,
-        "dim",
-        run_train,
-        help="the DIM fusion ranker: train, rank, evaluation rows and summaries",
-        train_help="train DIM (N-pair loss) and save its weights",
-    )
+    actions, train = ranker_command(commands, "dim", run_train, HELP, TRAIN_HELP)
     train.add_argument(
         "--dev", default=str(WIKIMEL / "wikimel_dev.json"), help="epoch selection set"
     )
@@ -103,6 +100,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_rank(args: argparse.Namespace) -> int:
     """Print one mention's ranking, or the dataset report."""
+    from i2cr.datasets.sample import Sample
     from i2cr.dim.ranker import load_ranker
 
     ranker = load_ranker(args.weights)
@@ -116,13 +114,15 @@ def run_rank(args: argparse.Namespace) -> int:
         print(format_rows(ranking_table(ranker.model, samples, args.shuffle_seed, cache_dir())))
         return 0
     candidates = candidates_file(args)
-    order = ranker.order(
+    query = Sample(
+        id="",
         mention=args.mention,
         context=args.context,
         candidates=candidates,
         clues={"caption": args.cue},
         image=args.image,
     )
+    order = ranker.order(query)
     for rank, index in enumerate(order, start=1):
         print(f"{rank}. {candidates[index]['name']} (input #{index + 1})")
     return 0

@@ -14,7 +14,6 @@ from i2cr.datasets import Sample
 from i2cr.dim.features import featurize
 from i2cr.dim.model import DimConfig, DimFusion
 from i2cr.models.precision import Precision
-from i2cr.state import Candidate
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
@@ -75,25 +74,8 @@ class DimRanker:
             scores = self.model(features)
         return [row[: len(s.candidates)].tolist() for row, s in zip(scores, samples, strict=True)]
 
-    def order(
-        self,
-        *,
-        mention: str,
-        candidates: list[Candidate],
-        context: str = "",
-        clues: dict[str, str] | None = None,
-        image: str | None = None,
-        precision: Precision = "auto",
-    ) -> list[int]:
-        """Candidate positions, best first (ties keep the input order)."""
-        sample = Sample(
-            id="",
-            mention=mention,
-            context=context,
-            image=image,
-            candidates=candidates,
-            clues=clues or {},
-        )
+    def order(self, sample: Sample, precision: Precision = "auto") -> list[int]:
+        """The sample's candidate positions, best first (ties keep the input order)."""
         scores = self.score_samples([sample], precision)[0]
         return sorted(range(len(scores)), key=lambda i: -scores[i])
 
