@@ -110,7 +110,10 @@ def test_run_settings_given_as_text_are_converted(server):
 @pytest.mark.parametrize(
     ("context", "message"),
     [
-        ({"ranker": "foo"}, "ranker='foo' must be one of ['none', 'embedder', 'dim']"),
+        (
+            {"ranker": "foo"},
+            "ranker='foo' must be one of ['none', 'embedder', 'dim', 'cross_encoder']",
+        ),
         ({"alpha": "abc"}, "alpha='abc' is not a number"),
         ({"use_icr": "perhaps"}, "use_icr='perhaps' is not a boolean (true or false)"),
     ],
