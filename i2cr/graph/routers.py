@@ -21,7 +21,7 @@ def _after_check(state: State, settings: Context) -> Literal["vif", "finalize"]:
 
 def after_retrieve(state: State) -> Literal["select", "finalize"]:
     """The ranker's NIL rule answered (a NIL try): finalize; otherwise the selector's turn."""
-    return "finalize" if state.attempts else "select"
+    return "finalize" if state.attempts and is_nil(state.attempts[-1]) else "select"
 
 
 def after_select(state: State, runtime: Runtime[Context]) -> Literal["icr", "iav", "finalize"]:
