@@ -32,6 +32,7 @@ from starlette.middleware import Middleware
 
 from i2cr.context import ENV_PREFIX, OPERATOR_SETTINGS, Context, coerce_setting
 from i2cr.errors import SettingError
+from i2cr.serving import operator_settings_refused
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -124,12 +125,7 @@ def _check_payloads(payloads: list[Any], operator: Context) -> Refusal | None:
         return Refusal(422, f"unknown context settings {unknown}; the settings are: {known}")
     changed = sorted({n for p in payloads for n in operator_settings_changed(p, operator)})
     if changed:
-        variables = ", ".join(ENV_PREFIX + name.upper() for name in changed)
-        return Refusal(
-            403,
-            f"a run's context cannot set {', '.join(changed)}: these are server settings, set "
-            f"by whoever starts the server ({variables})",
-        )
+        return Refusal(403, operator_settings_refused(changed))
     for payload in payloads:
         if isinstance(payload, dict) and payload.get("webhook"):
             return Refusal(403, "webhooks are refused: this server calls no client's URL")

@@ -37,8 +37,13 @@ def refuse_operator_settings(settings: Context) -> None:
     operator = Context()
     changed = sorted(n for n in OPERATOR_SETTINGS if getattr(settings, n) != getattr(operator, n))
     if changed:
-        variables = ", ".join(ENV_PREFIX + name.upper() for name in changed)
-        raise SettingError(
-            f"a run's context cannot set {', '.join(changed)}: these are server settings, set "
-            f"by whoever starts the server ({variables})"
-        )
+        raise SettingError(operator_settings_refused(changed))
+
+
+def operator_settings_refused(names: list[str]) -> str:
+    """Why a client may not set these operator settings, naming their variables."""
+    variables = ", ".join(ENV_PREFIX + name.upper() for name in names)
+    return (
+        f"a run's context cannot set {', '.join(names)}: these are server settings, set by "
+        f"whoever starts the server ({variables})"
+    )
