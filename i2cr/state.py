@@ -25,6 +25,7 @@ Decision = Literal[
     "icr_best_of_failed",
     "icr_nil",
     "ranker_nil",
+    "ranker_confident",
     "iav_pass",
     "iav_fail",
     "iav_skipped",
@@ -75,11 +76,15 @@ class ClueStep(TypedDict):
 
 
 class RankedEntity(TypedDict):
-    """One row of the top-K output."""
+    """One row of the top-K output.
+
+    `score` is the first stage's calibrated confidence in the entity (None without one).
+    """
 
     name: str
     qid: str | None
     source: Literal["passed", "failed", "candidate"]
+    score: NotRequired[float | None]
 
 
 class LinkResult(TypedDict):
@@ -88,6 +93,7 @@ class LinkResult(TypedDict):
     entity: str | None
     qid: str | None
     nil: bool
+    confidence: float | None
     decided_by: str
     top_k: list[RankedEntity]
     selector_calls: int
@@ -138,6 +144,8 @@ class State(InputState):
     image_ok: bool = False
     # The candidates came from the knowledge graph's search, not with the input.
     retrieved: bool = False
+    # The first stage's calibrated confidence in each candidate (empty: it has none).
+    confidences: list[float] = field(default_factory=list)
     attempts: Annotated[list[Attempt], merge_attempts] = field(default_factory=list)
     clue_steps: Annotated[list[ClueStep], append] = field(default_factory=list)
     warnings: Annotated[list[str], append] = field(default_factory=list)

@@ -13,7 +13,7 @@ from i2cr import graph
 from i2cr.cli import main
 from i2cr.context import Context
 from i2cr.datasets import Sample, load_release
-from i2cr.evals.baselines import EmbedderRanking
+from i2cr.evals.baselines import FirstStageRanking
 from i2cr.evals.configs import BY_NAME, SUITES, resolve_configs
 from i2cr.evals.metrics import cost
 from i2cr.evals.runner import (
@@ -227,8 +227,8 @@ def test_all_clues_in_one_round(scripted, scores, mention):
 
 
 def test_embedder_baseline_breaks_ties_by_the_given_order(monkeypatch):
-    monkeypatch.setattr("i2cr.ranking.cosine", lambda spec, left, rights, **_: [0.2, 0.7, 0.7])
-    out = EmbedderRanking().invoke(
+    monkeypatch.setattr("i2cr.rankers.signals.cosine", lambda spec, left, rights, **_: [0.2, 0.7, 0.7])
+    out = FirstStageRanking("embedder").invoke(
         {"mention": "Rendell", "candidates": CANDIDATES}, context=Context()
     )
     assert [e["name"] for e in out["result"]["top_k"]] == [

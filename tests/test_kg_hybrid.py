@@ -132,7 +132,7 @@ def prefer_ehud_barak(monkeypatch):
     def cosine(spec, left, rights, **settings):
         return [0.9 if text.startswith("Ehud Barak") else 0.1 for text in rights]
 
-    monkeypatch.setattr("i2cr.ranking.cosine", cosine)
+    monkeypatch.setattr("i2cr.rankers.signals.cosine", cosine)
 
 
 def test_the_embedder_ranker_keeps_the_kg_search_order_of_retrieved_candidates(

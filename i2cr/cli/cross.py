@@ -47,11 +47,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train on the split (or a seeded subset) and save the trained layers with how."""
-    from i2cr.cross_encoder.model import CrossEncoderConfig, save_model
-    from i2cr.cross_encoder.ranker import shipped_weights
-    from i2cr.cross_encoder.train import TrainSettings, train, with_gold
     from i2cr.datasets import load_release
     from i2cr.evals.runner import choose_subset
+    from i2cr.rankers.cross_encoder.model import CrossEncoderConfig, save_model
+    from i2cr.rankers.cross_encoder.ranker import shipped_weights
+    from i2cr.rankers.cross_encoder.train import TrainSettings, train, with_gold
 
     samples = choose_subset(load_release(args.train), args.limit, args.seed)
     config = from_args(CrossEncoderConfig, args)
@@ -74,12 +74,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_rank(args: argparse.Namespace) -> int:
     """Print one mention's ranking, or top-1 over a dataset."""
-    from i2cr.cross_encoder.ranker import load_cross_encoder
+    from i2cr.rankers.cross_encoder.ranker import load_cross_encoder
 
     ranker = load_cross_encoder(args.weights)
     if args.dataset:
-        from i2cr.cross_encoder.train import top1
         from i2cr.datasets import load_release
+        from i2cr.rankers.cross_encoder.train import top1
 
         samples = load_release(args.dataset)
         print(f"top-1 {100 * top1(ranker, samples):.1f} over {len(samples)} mentions")
@@ -98,9 +98,13 @@ def run_rank(args: argparse.Namespace) -> int:
 
 def run_nil(args: argparse.Namespace) -> int:
     """Print the threshold that best separates NIL from non-NIL mentions, and its P/R."""
-    from i2cr.cross_encoder.nil import best_scores, learn_threshold
-    from i2cr.cross_encoder.ranker import load_cross_encoder, save_nil_threshold, shipped_weights
     from i2cr.datasets import load_release
+    from i2cr.rankers.cross_encoder.nil import best_scores, learn_threshold
+    from i2cr.rankers.cross_encoder.ranker import (
+        load_cross_encoder,
+        save_nil_threshold,
+        shipped_weights,
+    )
 
     samples = load_release(args.dataset)
     if not any(s.is_nil for s in samples):

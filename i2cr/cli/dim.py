@@ -65,10 +65,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     """Featurize (cached), train, report the best dev epoch and save."""
     from i2cr.datasets import load_release
-    from i2cr.dim.features import cache_dir, featurize
-    from i2cr.dim.model import DimConfig
-    from i2cr.dim.ranker import save_model, shipped_weights
-    from i2cr.dim.train import TrainSettings, train
+    from i2cr.rankers.dim.features import cache_dir, featurize
+    from i2cr.rankers.dim.model import DimConfig
+    from i2cr.rankers.dim.ranker import save_model, shipped_weights
+    from i2cr.rankers.dim.train import TrainSettings, train
 
     image_encoder = (args.image_model, args.image_pretrained) if args.image_model else None
     sets = []
@@ -101,14 +101,14 @@ def run_train(args: argparse.Namespace) -> int:
 def run_rank(args: argparse.Namespace) -> int:
     """Print one mention's ranking, or the dataset report."""
     from i2cr.datasets.sample import Sample
-    from i2cr.dim.ranker import load_ranker
+    from i2cr.rankers.dim.ranker import load_ranker
 
     ranker = load_ranker(args.weights)
     if args.dataset:
         from i2cr.datasets import load_release
-        from i2cr.dim.evaluate import format_rows, ranking_table
-        from i2cr.dim.features import cache_dir
         from i2cr.evals.runner import choose_subset
+        from i2cr.rankers.dim.evaluate import format_rows, ranking_table
+        from i2cr.rankers.dim.features import cache_dir
 
         samples = choose_subset(load_release(args.dataset, args.image_dir), args.size, args.seed)
         print(format_rows(ranking_table(ranker.model, samples, args.shuffle_seed, cache_dir())))
@@ -147,7 +147,7 @@ def run_rows(args: argparse.Namespace) -> int:
 
 def run_runs(args: argparse.Namespace) -> int:
     """Print the paired summary of graph result files."""
-    from i2cr.dim.evaluate import summarize_runs
+    from i2cr.rankers.dim.evaluate import summarize_runs
 
     print(summarize_runs([Path(p) for p in args.results]))
     return 0

@@ -57,6 +57,8 @@ class Context(ServerSettings, MethodSettings, ModelSettings):
             raise SettingError(
                 "icr_rule='ranker_margin' and ranker_nil need ranker='cross_encoder'"
             )
+        if self.nil_below > 0 and self.ranker != "combined":
+            raise SettingError("nil_below reads the first stage's confidence: ranker='combined'")
         unknown = [t for t in self.clue_tool_order if t not in CLUE_TOOLS]
         if unknown:
             raise SettingError(

@@ -8,7 +8,7 @@ from typing import Literal
 
 from i2cr.context import CLUE_TOOLS
 
-LinkerKind = Literal["graph", "first_candidate", "embedder", "dim", "cross_encoder"]
+LinkerKind = Literal["graph", "first_candidate", "embedder", "dim", "cross_encoder", "combined"]
 Group = Literal[
     "baseline",
     "method",

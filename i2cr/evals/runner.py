@@ -24,17 +24,17 @@ from i2cr.batch import BatchSummary, Engine, Linker, run_batch, sample_rows, thr
 from i2cr.context import Context
 from i2cr.datasets import Sample, load_release
 from i2cr.evals.baselines import (
-    CrossEncoderRanking,
-    DimRanking,
-    EmbedderRanking,
     FirstCandidate,
+    FirstStageRanking,
 )
 from i2cr.evals.cache import attach_cache, detach_cache
 from i2cr.evals.configs import EvalConfig
 from i2cr.evals.records import PLAIN, RELEASED, RUNS, meta_path, unpack_for_run
 from i2cr.models.precision import resolve_precision
+from i2cr.rankers.signal_cache import attach_signal_cache, detach_signal_cache
 
 CACHE_FILE = "selector_cache.sqlite"
+SIGNAL_CACHE_FILE = "signal_cache.sqlite"
 
 
 def order_name(seed: int | None) -> str:
@@ -76,15 +76,11 @@ def make_linker(config: EvalConfig) -> Linker:
     """The graph, or the baseline the configuration names."""
     if config.linker == "first_candidate":
         return FirstCandidate()
-    if config.linker == "embedder":
-        return EmbedderRanking()
-    if config.linker == "dim":
-        return DimRanking()
-    if config.linker == "cross_encoder":
-        return CrossEncoderRanking()
-    from i2cr.graph import graph
+    if config.linker == "graph":
+        from i2cr.graph import graph
 
-    return graph
+        return graph
+    return FirstStageRanking(config.linker)
 
 
 # The settings each baseline reads; a graph run reads all but its `_unread` ones.
@@ -93,6 +89,7 @@ BASELINE_READS: dict[str, tuple[str, ...]] = {
     "embedder": ("embedder", "precision"),
     "dim": ("ranker_weights", "precision"),
     "cross_encoder": ("ranker_weights", "ranker_dim_weight", "ranker_nil", "allow_nil"),
+    "combined": ("ranker_weights", "precision"),
 }
 
 
@@ -205,6 +202,10 @@ def run_config(
         engine = RayEngine(request.ray_address, setup=setup)
     elif use_cache:
         cache = attach_cache(settings, request.out / RUNS / CACHE_FILE)
+    # First-stage scores are kept across runs (threads only): a pair is scored once.
+    signals = None
+    if request.cache and request.engine == "threads":
+        signals = attach_signal_cache(request.out / RUNS / SIGNAL_CACHE_FILE)
     try:
         summary = run_batch(
             make_linker(config),
@@ -230,6 +231,9 @@ def run_config(
         if cache is not None:
             session.update(cache_lookups=cache.lookups, cache_hits=cache.hits)
             detach_cache(settings, cache)
+        if signals is not None:
+            session.update(signal_lookups=signals.lookups, signal_hits=signals.hits)
+            detach_signal_cache()
         meta_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return summary
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import torch
 
-from i2cr.dim.features import Features
-from i2cr.dim.model import DimConfig, DimFusion, n_pair_loss
+from i2cr.rankers.dim.features import Features
+from i2cr.rankers.dim.model import DimConfig, DimFusion, n_pair_loss
 
 TOP_KS = (1, 3, 5)
 

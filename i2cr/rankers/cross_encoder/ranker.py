@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
-from i2cr.cross_encoder.model import CrossEncoderConfig, load_model
-from i2cr.cross_encoder.texts import entity_side, mention_side
 from i2cr.datasets.sample import Sample
+from i2cr.rankers.cross_encoder.model import CrossEncoderConfig, load_model
+from i2cr.rankers.cross_encoder.texts import entity_side, mention_side
 from i2cr.state import Candidate
 
 PAIRS_PER_BATCH = 64

@@ -11,9 +11,9 @@ from pathlib import Path
 import torch
 
 from i2cr.datasets import Sample
-from i2cr.dim.features import featurize
-from i2cr.dim.model import DimConfig, DimFusion
 from i2cr.models.precision import Precision
+from i2cr.rankers.dim.features import featurize
+from i2cr.rankers.dim.model import DimConfig, DimFusion
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"

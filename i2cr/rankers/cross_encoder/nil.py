@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from i2cr.cross_encoder.ranker import CrossEncoderRanker
 from i2cr.datasets import Sample
-from i2cr.dim.features import gold_index
+from i2cr.rankers.cross_encoder.ranker import CrossEncoderRanker
+from i2cr.rankers.dim.features import gold_index
 
 
 @dataclass

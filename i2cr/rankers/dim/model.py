@@ -27,7 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
-from i2cr.dim.features import Features
+from i2cr.rankers.dim.features import Features
 
 
 @dataclass

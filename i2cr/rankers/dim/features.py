@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from i2cr.datasets import Sample
-from i2cr.dim.texts import candidate_texts, cue_text
 from i2cr.images import image_problem
 from i2cr.models.embedder import embed
 from i2cr.models.precision import Precision, resolve_precision, torch_dtype
+from i2cr.rankers.dim.texts import candidate_texts, cue_text
 from i2cr.texts import mention_in_sentence
 
 EMBED_BATCH = 256

@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass
 import torch
 from torch.nn import functional
 
-from i2cr.cross_encoder.model import HEAD_PREFIXES, CrossEncoderConfig, build_model
-from i2cr.cross_encoder.ranker import CrossEncoderRanker, pair_logits
-from i2cr.cross_encoder.texts import entity_side, mention_side
 from i2cr.datasets import Sample
-from i2cr.dim.features import gold_index
+from i2cr.rankers.cross_encoder.model import HEAD_PREFIXES, CrossEncoderConfig, build_model
+from i2cr.rankers.cross_encoder.ranker import CrossEncoderRanker, pair_logits
+from i2cr.rankers.cross_encoder.texts import entity_side, mention_side
+from i2cr.rankers.dim.features import gold_index
 
 
 @dataclass

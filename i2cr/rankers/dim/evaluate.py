@@ -9,12 +9,12 @@ from pathlib import Path
 import torch
 
 from i2cr.datasets import Sample
-from i2cr.dim.features import Features, featurize
-from i2cr.dim.model import DimFusion
-from i2cr.dim.train import TOP_KS, scores_of, top_k_accuracy
 from i2cr.errors import InputError
 from i2cr.evals.runner import RELEASED, shuffle_candidates
 from i2cr.jsonl import json_lines
+from i2cr.rankers.dim.features import Features, featurize
+from i2cr.rankers.dim.model import DimFusion
+from i2cr.rankers.dim.train import TOP_KS, scores_of, top_k_accuracy
 
 
 @dataclass
