@@ -65,7 +65,8 @@ def request(tmp_path: Path, dataset: Path, spec: str, names: list[str], **kw: An
         dataset=dataset,
         configs=resolve_configs(None, names),
         out=tmp_path / "evals",
-        settings={"selector": spec},
+        # The runner's mechanics behind the cheapest first stage, which asks the selector always.
+        settings={"selector": spec, "ranker": "embedder"},
         progress=False,
         command="i2cr eval suite --test",
         **kw,
