@@ -46,7 +46,7 @@ def rank(
                 name=candidates[index]["name"],
                 qid=candidates[index].get("qid"),
                 source=source,  # type: ignore[typeddict-item]
-                score=confidences[index] if confidences else None,
+                score=round(confidences[index], 4) if confidences else None,
             )
         )
     return ranked[:k]
