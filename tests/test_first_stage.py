@@ -19,7 +19,6 @@ from i2cr.rankers.fitting import (
     feature_matrix,
     fit_calibration,
     fit_weights,
-    softmax,
 )
 from i2cr.rankers.signal_cache import attach_signal_cache, detach_signal_cache
 from i2cr.rankers.signals import signal_scores
