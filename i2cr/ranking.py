@@ -81,7 +81,7 @@ def rank_candidates(settings: Context, query: Sample, *, retrieved: bool = False
     if retrieved and settings.ranker != "dim":
         order = fuse([list(range(len(candidates))), order])
     kept = order[: settings.ranker_keep]
-    confidences = ranker.confidences(scores)
+    confidences = ranker.confidences(query)
     return Ranked(
         [candidates[i] for i in kept],
         None if confidences is None else [confidences[i] for i in kept],

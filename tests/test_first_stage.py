@@ -15,6 +15,7 @@ from i2cr.rankers import RANKERS, load_first_stage
 from i2cr.rankers.combined import Combination, load_combination
 from i2cr.rankers.fitting import (
     calibrated,
+    calibration_features,
     expected_calibration_error,
     feature_matrix,
     fit_calibration,
@@ -69,10 +70,22 @@ def test_calibration_turns_overconfident_probabilities_into_honest_ones():
     said = [0.95] * 500 + [0.6] * 500
     right = [rng.random() < 0.7 for _ in range(500)] + [rng.random() < 0.4 for _ in range(500)]
     assert expected_calibration_error(said, right) > 0.2
-    calibration = fit_calibration(said, right)
-    fixed = [calibrated(p, calibration) for p in said]
+    features = [calibration_features(p, []) for p in said]
+    calibration = fit_calibration(features, right)
+    fixed = [calibrated(f, calibration) for f in features]
     assert expected_calibration_error(fixed, right) < 0.03
-    assert calibrated(0.95, calibration) == pytest.approx(np.mean(right[:500]), abs=0.03)
+    assert fixed[0] == pytest.approx(np.mean(right[:500]), abs=0.03)
+
+
+def test_calibration_reads_how_well_the_best_candidate_fits_at_all():
+    rng = random.Random(1)
+    # Equally sure of the best among the candidates, but right only where it fits well.
+    fits = [rng.random() for _ in range(1000)]
+    right = [rng.random() < (0.95 if fit > 0.5 else 0.2) for fit in fits]
+    features = [calibration_features(0.9, [fit]) for fit in fits]
+    calibration = fit_calibration(features, right)
+    poor, good = (calibrated(calibration_features(0.9, [f]), calibration) for f in (0.1, 0.9))
+    assert poor < 0.35 < 0.85 < good
 
 
 def test_expected_calibration_error_of_a_perfect_forecaster_is_zero():
@@ -80,15 +93,20 @@ def test_expected_calibration_error_of_a_perfect_forecaster_is_zero():
 
 
 def test_a_combination_saves_loads_and_refuses_a_bad_file(tmp_path):
-    combination = Combination(("name", "embedder"), (2.0, 0.5), (1.1, -0.2))
+    combination = Combination(("name", "embedder"), (2.0, 0.5), (-0.2, 1.1, 0.3, 0.1))
     combination.save(tmp_path)
     assert Combination.load(tmp_path) == combination
     with pytest.raises(FileNotFoundError, match="has no combined.json"):
         Combination.load(tmp_path / "missing")
     (tmp_path / "combined.json").write_text(
-        '{"signals": ["name"], "weights": [1, 2], "calibration": [1, 0]}'
+        '{"signals": ["name"], "weights": [1, 2], "calibration": [0, 1, 0]}'
     )
     with pytest.raises(ValueError, match="1 signals but 2 weights"):
+        Combination.load(tmp_path)
+    (tmp_path / "combined.json").write_text(
+        '{"signals": ["name"], "weights": [1], "calibration": [1, 0]}'
+    )
+    with pytest.raises(ValueError, match="the calibration needs 3 weights"):
         Combination.load(tmp_path)
 
 
@@ -107,7 +125,7 @@ def test_the_shipped_combination_links_a_real_mention_in_any_candidate_order(men
     reversed_query = Sample(id="", mention=query.mention, context=query.context)
     reversed_query.candidates, reversed_query.clues = query.candidates[::-1], query.clues
     assert ranker.scores(reversed_query) == pytest.approx(scores[::-1])
-    confidences = ranker.confidences(scores)
+    confidences = ranker.confidences(query)
     assert all(0 <= c <= 1 for c in confidences)
     assert max(confidences) == confidences[int(np.argmax(scores))]
     assert load_combination().metadata["fitted_on"].startswith("wikimel_val")
@@ -138,7 +156,7 @@ def name_only(tmp_path):
     """First stages that read names alone (no model): `sure` is confident in the closest name,
     `unsure` (its calibration says so) is not."""
     stages = {}
-    for kind, calibration in (("sure", (1.0, 0.0)), ("unsure", (0.1, -2.0))):
+    for kind, calibration in (("sure", (0.0, 1.0, 0.0)), ("unsure", (-2.0, 0.1, 0.0))):
         Combination(("name",), (8.0,), calibration).save(tmp_path / kind)
         stages[kind] = {"ranker": "combined", "ranker_weights": str(tmp_path / kind)}
     load_combination.cache_clear()

@@ -1,13 +1,14 @@
 """Fit the combined first stage on WikiMEL val by k-fold, and report it beside every signal.
 
-    python evals/first_stage/fit.py            # report (evals/first_stage/report.json + .md)
+    python evals/first_stage/fit.py            # evals/first_stage/report.json + reliability plot
     python evals/first_stage/fit.py --save     # also write the shipped weights
 
 Reads the signal files of `collect.py` (evals/first_stage/signals/). Top-1 is reported in the
 released candidate order and in a seeded shuffle (ties go to the earlier candidate, so a
 tie-prone signal gains from the released order). Val figures are out of fold: each mention is
-scored by weights fitted on the other folds. Dev and WikiDiverse dev are scored by the weights
-fitted on all of val (never fitted or chosen on).
+scored, and its confidence calibrated, by weights fitted on the other folds. Dev and
+WikiDiverse dev are scored by the weights and calibration fitted on all of val (never fitted
+or chosen on).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from i2cr.rankers.combined import COMBINED_SIGNALS, Combination, shipped_weights
 from i2cr.rankers.fitting import (
     calibrated,
+    calibration_features,
     expected_calibration_error,
     feature_matrix,
     fit_calibration,
@@ -39,6 +41,7 @@ SINGLE = ("embedder", "dim", "cross_encoder", "name", "clue", "ocr_name")
 
 
 def read(name: str) -> list[dict]:
+    """The rows of a signal file."""
     path = SIGNALS_DIR / f"{name}.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines() if line]
 
@@ -56,6 +59,7 @@ def top(scores: np.ndarray, order: list[int]) -> int:
 
 
 def hits(rows: list[dict], scores: list[np.ndarray], shuffled: bool) -> list[bool]:
+    """Whether each mention's best-scored candidate is its gold one."""
     right = []
     for row, s in zip(rows, scores, strict=True):
         order = shuffled_positions(row) if shuffled else list(range(len(s)))
@@ -64,131 +68,185 @@ def hits(rows: list[dict], scores: list[np.ndarray], shuffled: bool) -> list[boo
 
 
 def signal_scores(rows: list[dict], name: str) -> list[np.ndarray]:
+    """One signal's scores of each mention's candidates."""
     return [np.asarray(r["signals"][name], dtype=np.float64) for r in rows]
 
 
-def combined_scores(train: list[dict], test: list[dict], names: tuple[str, ...]):
-    weights = fit_weights(
-        [feature_matrix(r["signals"], names) for r in train], [r["gold"] for r in train], L2
-    )
-    return [feature_matrix(r["signals"], names) @ weights for r in test], weights
+def fitted(rows: list[dict], names: tuple[str, ...]) -> np.ndarray:
+    """The listwise weights fitted on `rows`."""
+    lists = [feature_matrix(r["signals"], names) for r in rows]
+    return fit_weights(lists, [r["gold"] for r in rows], L2)
+
+
+def scored(rows: list[dict], names: tuple[str, ...], weights: np.ndarray) -> list[np.ndarray]:
+    """The combined scores of each mention's candidates."""
+    return [feature_matrix(r["signals"], names) @ weights for r in rows]
+
+
+def folds(rows: list[dict]) -> list[tuple[list[int], list[int]]]:
+    """(fit on, score) positions of each fold."""
+    which = [fold_of(r["id"], FOLDS) for r in rows]
+    return [
+        ([i for i, f in enumerate(which) if f != k], [i for i, f in enumerate(which) if f == k])
+        for k in range(FOLDS)
+    ]
 
 
 def out_of_fold(rows: list[dict], names: tuple[str, ...]) -> list[np.ndarray]:
-    scores: dict[str, np.ndarray] = {}
-    for fold in range(FOLDS):
-        train = [r for r in rows if fold_of(r["id"], FOLDS) != fold]
-        test = [r for r in rows if fold_of(r["id"], FOLDS) == fold]
-        for row, s in zip(test, combined_scores(train, test, names)[0], strict=True):
-            scores[row["id"]] = s
-    return [scores[r["id"]] for r in rows]
+    """Each mention's combined scores from weights fitted on the other folds."""
+    scores: list[np.ndarray] = [np.zeros(0)] * len(rows)
+    for train, test in folds(rows):
+        weights = fitted([rows[i] for i in train], names)
+        for i in test:
+            scores[i] = feature_matrix(rows[i]["signals"], names) @ weights
+    return scores
+
+
+def top_features(rows: list[dict], scores: list[np.ndarray], names: tuple[str, ...]):
+    """The calibration features of each mention's best candidate."""
+    features = []
+    for row, s in zip(rows, scores, strict=True):
+        best = int(np.argmax(s))
+        raw = [row["signals"][n][best] for n in names]
+        features.append(calibration_features(float(softmax(s)[best]), raw))
+    return features
 
 
 def accuracy(right: list[bool]) -> float:
+    """Top-1 in percent."""
     return round(100 * sum(right) / len(right), 1)
 
 
 def paired(a: list[bool], b: list[bool]) -> dict[str, int]:
+    """Mentions right only under the first, and only under the second."""
     return {
-        "only_first": sum(x and not y for x, y in zip(a, b, strict=True)),
-        "only_second": sum(y and not x for x, y in zip(a, b, strict=True)),
+        "only_this": sum(x and not y for x, y in zip(a, b, strict=True)),
+        "only_signal": sum(y and not x for x, y in zip(a, b, strict=True)),
     }
 
 
-def oof_confidence(rows: list[dict], scores: list[np.ndarray]) -> tuple[list[float], list[bool]]:
-    """Calibrated top-candidate confidence, the calibration itself fitted out of fold."""
-    tops = [float(softmax(s).max()) for s in scores]
-    right = hits(rows, scores, shuffled=False)
-    conf = [0.0] * len(rows)
-    for fold in range(FOLDS):
-        inside = [i for i, r in enumerate(rows) if fold_of(r["id"], FOLDS) == fold]
-        outside = [i for i, r in enumerate(rows) if fold_of(r["id"], FOLDS) != fold]
-        calibration = fit_calibration([tops[i] for i in outside], [right[i] for i in outside])
-        for i in inside:
-            conf[i] = calibrated(tops[i], calibration)
-    return conf, right
+def reliability(confidence: list[float], right: list[bool], bins: int = 10) -> list[dict]:
+    """Per bin of confidence: mentions, mean confidence, accuracy."""
+    edges = np.linspace(0, 1, bins + 1)
+    rows = []
+    for low, high in itertools.pairwise(edges):
+        inside = [i for i, c in enumerate(confidence) if low < c <= high or (low == 0 and c == 0)]
+        if inside:
+            rows.append(
+                {
+                    "bin": f"{low:.1f}-{high:.1f}",
+                    "mentions": len(inside),
+                    "confidence": round(float(np.mean([confidence[i] for i in inside])), 3),
+                    "accuracy": round(float(np.mean([right[i] for i in inside])), 3),
+                }
+            )
+    return rows
+
+
+def plot(table: list[dict], path: Path) -> None:
+    """The reliability diagram of a table of `reliability`."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(4.5, 4.5))
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    axes.plot(
+        [r["confidence"] for r in table],
+        [r["accuracy"] for r in table],
+        marker="o",
+        label="combined first stage",
+    )
+    for r in table:
+        axes.annotate(str(r["mentions"]), (r["confidence"], r["accuracy"]), fontsize=7)
+    axes.set(xlabel="confidence", ylabel="accuracy", title="WikiMEL val, out of fold")
+    axes.legend(loc="upper left")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
 
 
 def main() -> None:
+    """Report the signals and the combination; save the shipped one with --save."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--save", action="store_true", help="write the shipped weights")
     args = parser.parse_args()
     val, dev, diverse = read("wikimel_val"), read("wikimel_dev"), read("wikidiverse_dev")
-    report: dict = {"folds": FOLDS, "l2": L2, "val_mentions": len(val), "dev_mentions": len(dev)}
-    singles = {}
-    for name in SINGLE:
-        singles[name] = {
-            "val": hits(val, signal_scores(val, name), False),
-            "val_shuffled": hits(val, signal_scores(val, name), True),
-            "dev": hits(dev, signal_scores(dev, name), False),
-            "dev_shuffled": hits(dev, signal_scores(dev, name), True),
+    report: dict = {"folds": FOLDS, "l2": L2, "mentions": {"val": len(val), "dev": len(dev)}}
+    data = {"val": val, "dev": dev}
+    single = {
+        name: {
+            f"{split}_{order}": hits(rows, signal_scores(rows, name), order == "shuffled")
+            for split, rows in data.items()
+            for order in ("released", "shuffled")
         }
-    report["first_candidate"] = {
-        "val": accuracy([r["gold"] == 0 for r in val]),
-        "dev": accuracy([r["gold"] == 0 for r in dev]),
+        for name in SINGLE
     }
-    report["single"] = {n: {k: accuracy(v) for k, v in s.items()} for n, s in singles.items()}
+    report["first_candidate"] = {s: accuracy([r["gold"] == 0 for r in d]) for s, d in data.items()}
+    report["gold_among_candidates"] = {
+        s: accuracy([r["gold"] >= 0 for r in d]) for s, d in data.items()
+    }
+    report["single"] = {n: {k: accuracy(v) for k, v in s.items()} for n, s in single.items()}
     subsets = {}
     for size in range(2, len(SINGLE) + 1):
         for names in itertools.combinations(SINGLE, size):
             oof = out_of_fold(val, names)
             subsets["+".join(names)] = {
-                "val": accuracy(hits(val, oof, False)),
+                "val_released": accuracy(hits(val, oof, False)),
                 "val_shuffled": accuracy(hits(val, oof, True)),
             }
-    report["combinations_val_out_of_fold"] = dict(
+    report["subsets_val_out_of_fold"] = dict(
         sorted(subsets.items(), key=lambda kv: -kv[1]["val_shuffled"])
     )
     names = COMBINED_SIGNALS
-    oof = out_of_fold(val, names)
-    chosen = {"signals": list(names), "val": {}, "dev": {}}
-    for shuffled in (False, True):
-        key = "shuffled" if shuffled else "released"
-        right = hits(val, oof, shuffled)
-        chosen["val"][key] = {
-            "top1": accuracy(right),
-            "paired_vs": {
-                n: paired(right, singles[n]["val_shuffled" if shuffled else "val"])
-                for n in SINGLE
-            },
-        }
-    weights = fit_weights([feature_matrix(r["signals"], names) for r in val], [r["gold"] for r in val], L2)
-    dev_scores = [feature_matrix(r["signals"], names) @ weights for r in dev]
-    for shuffled in (False, True):
-        key = "shuffled" if shuffled else "released"
-        right = hits(dev, dev_scores, shuffled)
-        chosen["dev"][key] = {
-            "top1": accuracy(right),
-            "paired_vs": {
-                n: paired(right, singles[n]["dev_shuffled" if shuffled else "dev"])
-                for n in SINGLE
-            },
-        }
-    conf, right = oof_confidence(val, oof)
-    chosen["val_ece_out_of_fold"] = round(expected_calibration_error(conf, right), 4)
-    tops = [float(softmax(s).max()) for s in oof]
-    calibration = fit_calibration(tops, hits(val, oof, False))
-    dev_conf = [calibrated(float(softmax(s).max()), calibration) for s in dev_scores]
-    chosen["dev_ece"] = round(expected_calibration_error(dev_conf, hits(dev, dev_scores, False)), 4)
-    diverse_scores = [feature_matrix(r["signals"], names) @ weights for r in diverse]
-    chosen["wikidiverse_dev"] = {
-        "top1": accuracy(hits(diverse, diverse_scores, False)),
-        "mean_confidence": round(
-            float(np.mean([calibrated(float(softmax(s).max()), calibration) for s in diverse_scores])), 3
-        ),
-    }
-    chosen["weights"] = dict(zip(names, map(float, weights), strict=True))
-    chosen["calibration"] = calibration
-    report["combined"] = chosen
+    weights = fitted(val, names)
+    scores = {"val": out_of_fold(val, names), "dev": scored(dev, names, weights)}
+    combined: dict = {"signals": list(names)}
+    for split, rows in data.items():
+        for order in ("released", "shuffled"):
+            right = hits(rows, scores[split], order == "shuffled")
+            combined[f"{split}_{order}"] = {
+                "top1": accuracy(right),
+                "paired_vs": {n: paired(right, single[n][f"{split}_{order}"]) for n in SINGLE},
+            }
+    # The calibration: fitted out of fold on val's out-of-fold scores, to report its error.
+    val_features = top_features(val, scores["val"], names)
+    val_right = hits(val, scores["val"], False)
+    confidence = [0.0] * len(val)
+    for train, test in folds(val):
+        calibration = fit_calibration(
+            [val_features[i] for i in train], [val_right[i] for i in train]
+        )
+        for i in test:
+            confidence[i] = calibrated(val_features[i], calibration)
+    calibration = fit_calibration(val_features, val_right)
+    dev_confidence = [calibrated(f, calibration) for f in top_features(dev, scores["dev"], names)]
+    dev_right = hits(dev, scores["dev"], False)
+    table = reliability(confidence, val_right)
+    combined["val_ece_out_of_fold"] = round(expected_calibration_error(confidence, val_right), 4)
+    combined["dev_ece"] = round(expected_calibration_error(dev_confidence, dev_right), 4)
+    combined["val_reliability"] = table
+    plot(table, HERE / "reliability_val.png")
+    diverse_scores = scored(diverse, names, weights)
+    combined["wikidiverse_dev_top1"] = accuracy(hits(diverse, diverse_scores, False))
+    combined["weights"] = dict(zip(names, map(float, weights), strict=True))
+    combined["calibration"] = calibration
+    report["combined"] = combined
     (HERE / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in report.items() if k != "combinations_val_out_of_fold"}, indent=1))
-    print(json.dumps(dict(list(report["combinations_val_out_of_fold"].items())[:12]), indent=1))
+    shown = {k: v for k, v in report.items() if k != "subsets_val_out_of_fold"}
+    print(json.dumps(shown, indent=1))
+    print(json.dumps(dict(list(report["subsets_val_out_of_fold"].items())[:8]), indent=1))
     if args.save:
         Combination(
             signals=names,
             weights=tuple(map(float, weights)),
             calibration=calibration,
-            metadata={"fitted_on": "wikimel_val", "mentions": len(val), "l2": L2},
+            metadata={
+                "fitted_on": "wikimel_val",
+                "mentions": len(val),
+                "l2": L2,
+                "command": "python evals/first_stage/fit.py --save",
+            },
         ).save(shipped_weights())
 
 

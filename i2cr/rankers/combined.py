@@ -1,8 +1,9 @@
 """The combined first stage: every signal, weighted as fitted on WikiMEL val, and calibrated.
 
 Scores are w . x_i over the candidates' signals as standard scores within the list
-(`i2cr.rankers.fitting`); softmax over them gives each candidate's probability, and the Platt
-calibration maps the top candidate's probability to the probability that it is right.
+(`i2cr.rankers.fitting`); softmax over them gives each candidate's probability, and the
+calibration maps that probability and the candidate's raw signals to the probability that it
+is right (fitted on the first candidates of WikiMEL val, out of fold).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 
 from i2cr.datasets.sample import Sample
 from i2cr.models.precision import Precision
-from i2cr.rankers.fitting import calibrated, feature_matrix, softmax
+from i2cr.rankers.fitting import calibrated, calibration_features, feature_matrix, softmax
 from i2cr.rankers.signals import signal_scores
 
 WEIGHTS_FILE = "combined.json"
@@ -33,11 +34,11 @@ def shipped_weights() -> Path:
 
 @dataclass(frozen=True)
 class Combination:
-    """Weights of the signals and the calibration of the top candidate's probability."""
+    """Weights of the signals, and the calibration: bias, logit weight, raw signals' weights."""
 
     signals: tuple[str, ...]
     weights: tuple[float, ...]
-    calibration: tuple[float, float]
+    calibration: tuple[float, ...]
     # The embedder of the cosine signals the weights were fitted on.
     embedder: str = "minilm"
     metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -47,12 +48,19 @@ class Combination:
         matrix = feature_matrix(signals, self.signals)
         return [float(s) for s in matrix @ np.asarray(self.weights)]
 
-    def confidences(self, scores: list[float]) -> list[float]:
-        """Each candidate's calibrated probability of being the one (the top's is the gate's)."""
+    def confidences(self, signals: Mapping[str, list[float]]) -> list[float]:
+        """Each candidate's calibrated probability of being right (the best's is the gate's)."""
+        scores = self.scores(signals)
         if not scores:
             return []
         probabilities = softmax(np.asarray(scores, dtype=np.float64))
-        return [calibrated(float(p), self.calibration) for p in probabilities]
+        return [
+            calibrated(
+                calibration_features(float(p), [signals[n][i] for n in self.signals]),
+                self.calibration,
+            )
+            for i, p in enumerate(probabilities)
+        ]
 
     def save(self, folder: str | Path) -> Path:
         """Write the combination as JSON into `folder`."""
@@ -79,18 +87,18 @@ class Combination:
         signals, weights = tuple(data["signals"]), tuple(float(w) for w in data["weights"])
         if len(signals) != len(weights):
             raise ValueError(f"{path}: {len(signals)} signals but {len(weights)} weights")
-        a, b = (float(v) for v in data["calibration"])
-        return cls(
-            signals, weights, (a, b), data.get("embedder", "minilm"), data.get("metadata", {})
-        )
+        calibration = tuple(float(v) for v in data["calibration"])
+        if len(calibration) != len(signals) + 2:
+            raise ValueError(f"{path}: the calibration needs {len(signals) + 2} weights")
+        embedder = data.get("embedder", "minilm")
+        return cls(signals, weights, calibration, embedder, data.get("metadata", {}))
 
 
-def combined_scores(combination: Combination, query: Sample, precision: Precision) -> list[float]:
-    """The combined score of each of the query's candidates, in their order."""
-    if not query.candidates:
-        return []
-    signals = signal_scores(query, combination.signals, combination.embedder, precision)
-    return combination.scores(signals)
+def combined_signals(
+    combination: Combination, query: Sample, precision: Precision
+) -> dict[str, list[float]]:
+    """The signals the combination reads, of each of the query's candidates."""
+    return signal_scores(query, combination.signals, combination.embedder, precision)
 
 
 @lru_cache(maxsize=4)

@@ -67,28 +67,39 @@ def logit(probability: np.ndarray | float) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
-def fit_calibration(probabilities: Sequence[float], correct: Sequence[bool]) -> tuple[float, float]:
-    """Platt scaling (a, b): P(right) = sigmoid(a * logit(p) + b), by maximum likelihood."""
-    x = logit(np.asarray(probabilities))
+def calibration_features(probability: float, raw: Sequence[float]) -> np.ndarray:
+    """What the calibration reads of a candidate: 1, logit(its probability), its raw signals.
+
+    The raw signals tell what the probability, relative to the other candidates, cannot: how
+    well the candidate fits at all (a mention whose entity is missing has only poor ones).
+    """
+    return np.array([1.0, float(logit(probability)), *raw], dtype=np.float64)
+
+
+def fit_calibration(
+    features: Sequence[np.ndarray], correct: Sequence[bool], l2: float = 1e-3
+) -> tuple[float, ...]:
+    """Logistic regression of P(right) on `calibration_features`, by maximum likelihood."""
+    x = np.stack(list(features))
     y = np.asarray(correct, dtype=np.float64)
 
-    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
-        a, b = params
-        z = a * x + b
-        p = 1 / (1 + np.exp(-z))
+    def loss(weights: np.ndarray) -> tuple[float, np.ndarray]:
+        p = 1 / (1 + np.exp(-(x @ weights)))
         value = -np.mean(y * np.log(p + 1e-300) + (1 - y) * np.log(1 - p + 1e-300))
-        error = p - y
-        return float(value), np.array([np.mean(error * x), np.mean(error)])
+        value += l2 * float(weights[1:] @ weights[1:])
+        gradient = x.T @ (p - y) / len(y)
+        gradient[1:] += 2 * l2 * weights[1:]
+        return float(value), gradient
 
-    result = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
-    a, b = result.x
-    return float(a), float(b)
+    start = np.zeros(x.shape[1])
+    start[1] = 1.0
+    result = minimize(loss, start, jac=True, method="L-BFGS-B")
+    return tuple(float(w) for w in result.x)
 
 
-def calibrated(probability: float, calibration: tuple[float, float]) -> float:
-    """The calibrated probability that the candidate of `probability` is right."""
-    a, b = calibration
-    return float(1 / (1 + np.exp(-(a * logit(probability) + b))))
+def calibrated(features: np.ndarray, calibration: Sequence[float]) -> float:
+    """The calibrated probability that the candidate of `features` is right."""
+    return float(1 / (1 + np.exp(-(features @ np.asarray(calibration)))))
 
 
 def expected_calibration_error(

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from i2cr.context import Context
 from i2cr.datasets.sample import Sample
+from i2cr.rankers.combined import combined_signals, load_combination
 from i2cr.rankers.fitting import standard_scores
 from i2cr.rankers.signals import signal_scores
 
@@ -22,7 +23,7 @@ class Ranker(Protocol):
 
     def scores(self, query: Sample) -> list[float]: ...  # noqa: D102
 
-    def confidences(self, scores: list[float]) -> list[float] | None:
+    def confidences(self, query: Sample) -> list[float] | None:
         """Each candidate's calibrated probability of being right, if the ranker has one."""
         ...
 
@@ -36,7 +37,7 @@ class EmbedderRanker:
     def scores(self, query: Sample) -> list[float]:  # noqa: D102
         return signal(query, "embedder", self.settings)
 
-    def confidences(self, scores: list[float]) -> list[float] | None:  # noqa: D102
+    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
         return None
 
 
@@ -55,7 +56,7 @@ class DimRanker:
             [query], self.settings.precision
         )[0]
 
-    def confidences(self, scores: list[float]) -> list[float] | None:  # noqa: D102
+    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
         return None
 
 
@@ -83,7 +84,7 @@ class CrossEncoderRanker:
         blend = (1 - weight) * standard_scores(own) + weight * standard_scores(dim)
         return [float(s) for s in blend]
 
-    def confidences(self, scores: list[float]) -> list[float] | None:  # noqa: D102
+    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
         return None
 
 
@@ -94,15 +95,13 @@ class CombinedRanker:
     settings: Context
 
     def scores(self, query: Sample) -> list[float]:  # noqa: D102
-        from i2cr.rankers.combined import combined_scores, load_combination
-
         combination = load_combination(self.settings.ranker_weights)
-        return combined_scores(combination, query, self.settings.precision)
+        return combination.scores(combined_signals(combination, query, self.settings.precision))
 
-    def confidences(self, scores: list[float]) -> list[float] | None:  # noqa: D102
-        from i2cr.rankers.combined import load_combination
-
-        return load_combination(self.settings.ranker_weights).confidences(scores)
+    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
+        combination = load_combination(self.settings.ranker_weights)
+        signals = combined_signals(combination, query, self.settings.precision)
+        return combination.confidences(signals)
 
 
 RANKERS: dict[str, Callable[[Context], Ranker]] = {
