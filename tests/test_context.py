@@ -65,7 +65,8 @@ def test_values_as_text_or_json_become_the_field_type(settings, expected):
     [
         (
             {"ranker": "foo"},
-            r"ranker='foo' must be one of \['none', 'embedder', 'dim', 'cross_encoder', 'combined'\]",
+            r"ranker='foo' must be one of \['none', 'embedder', 'dim', 'cross_encoder', "
+            r"'combined'\]",
         ),
         ({"alpha": "abc"}, "alpha='abc' is not a number"),
         ({"alpha": float("nan")}, "alpha=nan must be a finite number"),

@@ -8,8 +8,17 @@ import pytest
 import torch
 
 from i2cr.context import Context
+from i2cr.datasets import Sample, load_release
+from i2cr.errors import SettingError
+from i2cr.evals.baselines import FirstStageRanking
+from i2cr.graph import graph
 from i2cr.rankers.cross_encoder import ranker as ranker_module
-from i2cr.rankers.cross_encoder.model import WEIGHTS_FILE, CrossEncoderConfig, load_model, save_model
+from i2cr.rankers.cross_encoder.model import (
+    WEIGHTS_FILE,
+    CrossEncoderConfig,
+    load_model,
+    save_model,
+)
 from i2cr.rankers.cross_encoder.nil import learn_threshold
 from i2cr.rankers.cross_encoder.ranker import (
     CrossEncoderRanker,
@@ -18,10 +27,6 @@ from i2cr.rankers.cross_encoder.ranker import (
     shipped_weights,
 )
 from i2cr.rankers.cross_encoder.train import TrainSettings, top1, train
-from i2cr.datasets import Sample, load_release
-from i2cr.errors import SettingError
-from i2cr.evals.baselines import FirstStageRanking
-from i2cr.graph import graph
 
 WORDS = ["jazz", "saxophone", "novel", "author", "governor", "budget", "senate", "thriller"]
 
@@ -209,7 +214,9 @@ def test_the_nil_rule_stays_quiet_above_its_threshold_or_without_allow_nil(
 
 def test_ranker_alone_baseline_ranks_and_says_nil(mention, stub):
     stub(TABLE, nil_threshold=5.0)
-    ranked = FirstStageRanking("cross_encoder").invoke(mention, context=Context(ranker="cross_encoder"))
+    ranked = FirstStageRanking("cross_encoder").invoke(
+        mention, context=Context(ranker="cross_encoder")
+    )
     assert [r["name"] for r in ranked["result"]["top_k"]][:2] == ["Ed Rendell", "Don Rendell"]
     assert not ranked["result"]["nil"]
     nil = FirstStageRanking("cross_encoder").invoke(

@@ -228,7 +228,9 @@ def test_all_clues_in_one_round(scripted, scores, mention):
 
 
 def test_embedder_baseline_breaks_ties_by_the_given_order(monkeypatch):
-    monkeypatch.setattr("i2cr.rankers.signals.cosine", lambda spec, left, rights, **_: [0.2, 0.7, 0.7])
+    monkeypatch.setattr(
+        "i2cr.rankers.signals.cosine", lambda spec, left, rights, **_: [0.2, 0.7, 0.7]
+    )
     out = FirstStageRanking("embedder").invoke(
         {"mention": "Rendell", "candidates": CANDIDATES}, context=Context()
     )
