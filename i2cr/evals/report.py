@@ -7,11 +7,19 @@ import math
 from pathlib import Path
 from typing import Any
 
-from i2cr.evals.plots import PLOTS, ROUND_STYLES, plot_bars, plot_path, plot_rounds
+from i2cr.evals.plots import (
+    PLOTS,
+    ROUND_STYLES,
+    plot_bars,
+    plot_path,
+    plot_reliability,
+    plot_rounds,
+)
 from i2cr.evals.records import RUNS, candidate_orders, collect, command_block, configs_in
 from i2cr.evals.sweep import sweep_section
 from i2cr.evals.tables import (
     accuracy_table,
+    calibration_table,
     cost_table,
     nil_table,
     outcome_table,
@@ -123,6 +131,18 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
     if any(runs[o][n]["summary"].get("nil") for o in runs for n in runs[o]):
         lines += ["", "### NIL answers", ""]
         lines += nil_table(runs, configs_in(runs, [*TABLE2_GROUPS, "switches"]))
+    confident = configs_in(runs, [*TABLE2_GROUPS, "switches"])
+    if calibration_table(runs, confident)[2:]:
+        lines += ["", "### Confidence: calibration and the selector's gate", ""]
+        plot = plot_reliability(
+            runs,
+            "full",
+            f"{dataset}: reliability of `full`",
+            plot_path(out, dataset, "reliability"),
+        )
+        if plot:
+            lines += [f"![reliability]({plot.relative_to(out).as_posix()})", ""]
+        lines += calibration_table(runs, confident)
     if graph_names and paired_table(runs, graph_names)[2:]:
         lines += ["", "### Graph against its own first stage (top-1 hits, same mentions)", ""]
         lines += paired_table(runs, graph_names)
