@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from i2cr.cli import build_parser
-from i2cr.cli.parsing import Renamed, worth_showing
+from i2cr.cli.parsing import HelpFormatter, Renamed, worth_showing
 from i2cr.context.reference import WHO_MEANS, setting_docs
 
 CLI_MARKER = "<!-- cli-reference -->"
 SETTINGS_MARKER = "<!-- settings-reference -->"
+USAGE_WIDTH = 88
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
@@ -53,8 +54,7 @@ def command(name: str, parser: argparse.ArgumentParser) -> Iterator[str]:
     """The markdown of one command."""
     yield f"## `{name}`\n"
     yield f"{parser.description}\n"
-    usage = " ".join(parser.format_usage().removeprefix("usage: ").split())
-    yield f"```text\n{usage}\n```\n"
+    yield f"```text\n{usage_of(parser)}\n```\n"
     for group in parser._action_groups:
         rows = [row(action) for action in group._group_actions if shown(action)]
         if rows:
@@ -64,9 +64,18 @@ def command(name: str, parser: argparse.ArgumentParser) -> Iterator[str]:
             yield ""
     old = list(old_spellings(parser))
     if old:
-        yield "Old spellings, still accepted with a warning until the next release: " + (
-            "; ".join(old)
-        ) + ".\n"
+        yield (
+            "Old spellings, still accepted with a warning until the next release: "
+            + ("; ".join(old))
+            + ".\n"
+        )
+
+
+def usage_of(parser: argparse.ArgumentParser) -> str:
+    """The parser's usage lines, wrapped at a fixed width, without the `usage:` prefix."""
+    formatter = HelpFormatter(parser.prog, width=USAGE_WIDTH)
+    formatter.add_usage(parser.usage, parser._actions, parser._mutually_exclusive_groups, "")
+    return formatter.format_help().strip()
 
 
 def shown(action: argparse.Action) -> bool:

@@ -182,6 +182,7 @@ def run_build(args: argparse.Namespace) -> int:
         summary = postgres.build_postgres_store(bar, args.store, source=source, priors=priors)
         where, grams = postgres.shown_url(args.store), ""
     else:
+        Path(args.store).parent.mkdir(parents=True, exist_ok=True)
         summary = build_store(bar, args.store, source=source, finish=priors.write)
         grams = f"{summary.grams} {grams}"
     if staging:

@@ -1,13 +1,16 @@
-"""The linker as an MCP tool: `langgraph dev` lists the graph at `/mcp` and links through it."""
+"""`langgraph dev` as the docs use it: the example request with curl, and the MCP tool."""
 
 from __future__ import annotations
 
 import ast
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import httpx
 import pytest
+from doc_commands import shell_commands
 from langgraph_dev import langgraph_dev
 
 pytestmark = pytest.mark.slow
@@ -17,9 +20,30 @@ HEADERS = {"accept": "application/json, text/event-stream"}
 
 
 @pytest.fixture(scope="module")
-def mcp():
+def server():
     with langgraph_dev() as base:
-        yield f"{base}/mcp"
+        yield base
+
+
+@pytest.fixture
+def mcp(server):
+    return f"{server}/mcp"
+
+
+def test_the_example_request_links_with_the_documented_curl(server):
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    serve_page = EXAMPLES.parent / "docs" / "how-to" / "serve.md"
+    command = next(
+        c for c in shell_commands(serve_page) if c.startswith("curl -s localhost:2024/runs")
+    )
+    command = command.replace("localhost:2024", server.removeprefix("http://"))
+    done = subprocess.run(
+        command, shell=True, cwd=EXAMPLES.parent, capture_output=True, text=True, timeout=300
+    )
+    result = json.loads(done.stdout)["result"]
+    assert (result["entity"], result["qid"]) == ("Ed Rendell", "Q1282411")
+    assert len(result["top_k"]) == 3  # the request's run setting top_k=3
 
 
 def rpc(url: str, method: str, params: dict, timeout: float = 300) -> dict:
