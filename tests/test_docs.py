@@ -73,16 +73,16 @@ def test_the_cli_reference_lists_every_command_and_option():
 def test_the_settings_reference_lists_every_setting_with_who_sets_it():
     reference = load_hook().settings_reference()
     for f in fields(Context):
-        assert f"| `{f.name}` |" in reference
-    assert "| `alpha` | number | `0.5` | run |" in reference
-    assert '| `kg` | text | `""` | operator |' in reference
-    assert "| `client_commands` | boolean | `false` | server |" in reference
+        assert f"| `{f.name}`<br>" in reference
+    assert "| `alpha`<br>number<br>default `0.5`<br>*run* |" in reference
+    assert '| `kg`<br>text<br>default `""`<br>*operator* |' in reference
+    assert "| `client_commands`<br>boolean<br>default `false`<br>*server* |" in reference
 
 
 def test_a_page_with_a_marker_gets_its_reference():
     hook = load_hook()
     page = hook.on_page_markdown(f"# Settings\n\n{hook.SETTINGS_MARKER}\n", page=None)
-    assert hook.SETTINGS_MARKER not in page and "| `selector` |" in page
+    assert hook.SETTINGS_MARKER not in page and "| `selector`<br>" in page
 
 
 HISTORY = re.compile(

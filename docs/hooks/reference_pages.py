@@ -17,7 +17,7 @@ from i2cr.context.reference import WHO_MEANS, setting_docs
 
 CLI_MARKER = "<!-- cli-reference -->"
 SETTINGS_MARKER = "<!-- settings-reference -->"
-USAGE_WIDTH = 88
+USAGE_WIDTH = 78
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
@@ -117,14 +117,11 @@ def settings_reference() -> str:
     lines.append("")
     docs = setting_docs()
     for group in dict.fromkeys(doc.group for doc in docs):
-        lines += [f"## {group}\n", "| setting | type | default | who | what it does |"]
-        lines.append("| --- | --- | --- | --- | --- |")
+        lines += [f"## {group}\n", "| setting | what it does |", "| --- | --- |"]
         for doc in (d for d in docs if d.group == group):
             kind = doc.kind + (f"; {doc.rule}" if doc.rule else "")
-            lines.append(
-                f"| `{doc.name}` | {cell(kind)} | `{doc.default}` | {doc.who} | "
-                f"{cell(doc.description)} |"
-            )
+            about = f"`{doc.name}`<br>{cell(kind)}<br>default `{doc.default}`<br>*{doc.who}*"
+            lines.append(f"| {about} | {cell(doc.description)} |")
         lines.append("")
     return "\n".join(lines)
 
