@@ -132,3 +132,12 @@ def test_training_a_ranker_needs_an_output_folder(capsys, command):
 def test_saving_a_nil_threshold_needs_a_named_weights_folder(capsys):
     assert main(["cross", "nil", "--dataset", str(EXAMPLES / "dataset.json"), "--save"]) == 2
     assert "--save writes beside the weights: name their folder" in capsys.readouterr().err
+
+
+def test_the_old_limit_still_links_the_first_rows_with_a_warning(scripted, tmp_path, capsys):
+    context = tes_only(scripted, 1)
+    out = tmp_path / "out.jsonl"
+    dataset = str(EXAMPLES / "dataset.json")
+    assert cli_link(context, "--dataset", dataset, "--limit", "1", "--output", str(out)) == 0
+    assert [r["id"] for r in records(out)] == ["rendell-1"]
+    assert "--limit is deprecated" in capsys.readouterr().err
