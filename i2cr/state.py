@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal
 
-from typing_extensions import NotRequired
+from pydantic import Field
+from typing_extensions import NotRequired, TypedDict
 
 
 class Candidate(TypedDict):
@@ -124,12 +125,20 @@ class InputState:
     """
 
     # Defaulted so that an input without one reaches the retrieve node's clear InputError.
-    mention: str = ""
-    context: str = ""
-    image: str | None = None
-    candidates: list[Candidate] = field(default_factory=list)
-    clues: dict[str, str] = field(default_factory=dict)
-    sample_id: str | None = None
+    mention: Annotated[str, Field(description="The mention to link (required).")] = ""
+    context: Annotated[str, Field(description="The text around the mention.")] = ""
+    image: Annotated[
+        str | None, Field(description="Path (or allowed URL) of the mention's image.")
+    ] = None
+    candidates: Annotated[
+        list[Candidate],
+        Field(description="Entities to choose from; without them the configured KG is searched."),
+    ] = field(default_factory=list)
+    clues: Annotated[
+        dict[str, str],
+        Field(description="Text read from the image, by tool: ocr, caption, dense_caption, tags."),
+    ] = field(default_factory=dict)
+    sample_id: Annotated[str | None, Field(description="An id to trace the run by.")] = None
 
 
 @dataclass(kw_only=True)

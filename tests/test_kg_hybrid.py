@@ -120,7 +120,12 @@ def test_hybrid_search_needs_the_prior_tables(tmp_path):
 
 
 def test_kg_search_hybrid_on_the_command_line(store, capsys):
-    assert main(["kg", "search", str(store), "the prez", "-k", "1", "--retrieval", "hybrid"]) == 0
+    assert (
+        main(
+            ["kg", "search", str(store), "the prez", "--set", "k=1", "--set", "kg_retrieval=hybrid"]
+        )
+        == 0
+    )
     assert "Barack Obama (Q76)" in capsys.readouterr().out
 
 

@@ -185,7 +185,7 @@ def test_the_cli_builds_and_searches_by_url(tmp_path, url, capsys):
     source = write_jsonl(tmp_path / "entities.jsonl", ENTITIES)
     assert main(["kg", "build", url, "--entities", str(source)]) == 0
     assert f"{len(ENTITIES)} entities" in capsys.readouterr().out
-    assert main(["kg", "search", url, "Barak Obma", "-k", "2", "--json"]) == 0
+    assert main(["kg", "search", url, "Barak Obma", "--set", "k=2", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert found[0] == {"name": "Barack Obama", "desc": "44th president of the USA", "qid": "Q76"}
 
@@ -361,7 +361,12 @@ def test_the_cli_searches_a_url_by_hybrid_retrieval_without_a_dense_source(
     build_with_priors(tmp_path, url, [e for e in HYBRID_ENTITIES if e["qid"] != "Q801"])
     capsys.readouterr()
     with caplog.at_level(logging.WARNING, logger="i2cr.kg.opening"):
-        assert main(["kg", "search", url, "Barak Obma", "-k", "3", "--retrieval", "hybrid"]) == 0
+        assert (
+            main(
+                ["kg", "search", url, "Barak Obma", "--set", "k=3", "--set", "kg_retrieval=hybrid"]
+            )
+            == 0
+        )
     assert capsys.readouterr().out.splitlines()[0].startswith(" 1. Barack Obama (Q76)")
     assert "fuses the alias and fuzzy sources only" in caplog.text
     assert open_hybrid(url, "minilm").sources == ("alias", "fuzzy")

@@ -95,12 +95,15 @@ class Context(ServerSettings, MethodSettings, ModelSettings):
 # What touches the server's disk, network, models or shared limits: set by whoever starts the
 # process (environment, CLI, a Context built in Python), never by a server client's run context.
 OPERATOR_SETTINGS = frozenset(f.name for f in fields(Context) if f.metadata["operator"])
+# Operator settings that only a LangGraph server reads: the command line refuses them.
+SERVER_ONLY_SETTINGS = frozenset(f.name for f in fields(Context) if f.metadata["server_only"])
 
 __all__ = [
     "CLUE_TOOLS",
     "ENV_PREFIX",
     "MAX_CANDIDATE_COUNT",
     "OPERATOR_SETTINGS",
+    "SERVER_ONLY_SETTINGS",
     "Context",
     "RankerKind",
     "coerce_setting",

@@ -33,15 +33,16 @@ NOTES = "NOTES.md"  # hand-written notes on the runs, copied into the report
 
 RERUN = [
     "",
-    "Rerun everything (results resume; a changed setting needs a fresh --out folder; the "
+    "Rerun everything (results resume; a changed setting needs a fresh --output folder; the "
     "selector cache in `runs/selector_cache.sqlite` is keyed by selector, adapter and prompt):",
     "",
     "```",
-    "i2cr eval suite --dataset ../shared/data/wikimel/wikimel_dev.json --suite paper --out evals",
+    "i2cr eval suite --dataset ../shared/data/wikimel/wikimel_dev.json --suite paper "
+    "--output evals",
     "i2cr eval suite --dataset ../shared/data/wikidiverse/wikidiverse_dev_fulldesc.json "
-    "--suite paper --out evals   # NIL in the data: allow_nil=true is set automatically",
-    "i2cr eval sweep --dataset ../shared/data/wikimel/wikimel_dev.json --out evals",
-    "i2cr eval --report --out evals   # rebuild this file from runs/ without running anything",
+    "--suite paper --output evals   # NIL in the data: allow_nil=true is set automatically",
+    "i2cr eval sweep --dataset ../shared/data/wikimel/wikimel_dev.json --output evals",
+    "i2cr eval --report --output evals   # rebuild this file from runs/ without running anything",
     "```",
     "",
     "Add `--set selector_adapter=DIR` (or any `--set FIELD=VALUE`) for another selector, "

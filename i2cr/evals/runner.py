@@ -32,6 +32,7 @@ from i2cr.evals.configs import EvalConfig
 from i2cr.evals.records import PLAIN, RELEASED, RUNS, meta_path, unpack_for_run
 from i2cr.models.precision import resolve_precision
 from i2cr.rankers.signal_cache import attach_signal_cache, detach_signal_cache
+from i2cr.subsets import seeded_subset
 
 CACHE_FILE = "selector_cache.sqlite"
 SIGNAL_CACHE_FILE = "signal_cache.sqlite"
@@ -58,12 +59,7 @@ def shuffle_candidates(samples: Sequence[Sample], seed: int) -> list[Sample]:
 
 def choose_subset(samples: Sequence[Sample], size: int | None, seed: int) -> list[Sample]:
     """A seeded random subset of `size` samples in dataset order (all when size is None)."""
-    if size is None or size >= len(samples):
-        return list(samples)
-    if size < 1:
-        raise ValueError(f"the subset size must be at least 1, got {size}")
-    keep = set(random.Random(seed).sample(range(len(samples)), size))
-    return [s for i, s in enumerate(samples) if i in keep]
+    return seeded_subset(samples, size, seed)
 
 
 def dataset_label(dataset: str | Path, size: int | None, total: int, seed: int) -> str:
@@ -140,7 +136,7 @@ def _check_meta(meta_file: Path, settings: dict[str, Any], linker: str) -> dict[
         details = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
         raise ValueError(
             f"{meta_file.with_suffix('').with_suffix(PLAIN)} was made with other settings "
-            f"({details}); use another --out folder or delete those results"
+            f"({details}); use another --output folder or delete those results"
         )
     return dict(meta)
 
