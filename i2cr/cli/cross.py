@@ -91,12 +91,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Train on the split (or a seeded subset) and save the trained layers with how."""
-    from i2cr.rankers.cross_encoder.model import CrossEncoderConfig, save_model
-    from i2cr.rankers.cross_encoder.train import TrainSettings, train, with_gold
     from i2cr.datasets import load_release
     from i2cr.evals.runner import choose_subset
     from i2cr.rankers.cross_encoder.model import CrossEncoderConfig, save_model
-    from i2cr.rankers.cross_encoder.ranker import shipped_weights
     from i2cr.rankers.cross_encoder.train import TrainSettings, train, with_gold
 
     samples = choose_subset(load_release(args.dataset), args.subset, args.subset_seed)
@@ -145,14 +142,11 @@ def run_rank(args: argparse.Namespace) -> int:
 
 def run_nil(args: argparse.Namespace) -> int:
     """Print the threshold that best separates NIL from non-NIL mentions, and its P/R."""
-    from i2cr.rankers.cross_encoder.nil import best_scores, learn_threshold
-    from i2cr.rankers.cross_encoder.ranker import load_cross_encoder, save_nil_threshold
     from i2cr.datasets import load_release
     from i2cr.rankers.cross_encoder.nil import best_scores, learn_threshold
     from i2cr.rankers.cross_encoder.ranker import (
         load_cross_encoder,
         save_nil_threshold,
-        shipped_weights,
     )
 
     if args.save and not args.weights:
