@@ -47,15 +47,24 @@ def fit_weights(lists: Sequence[np.ndarray], golds: Sequence[int], l2: float = 0
     if not kept:
         raise ValueError("no mention with its gold entity among the candidates to fit on")
     width = kept[0][0].shape[1]
+    # Lists padded to one length (the padding's scores are -inf), so the loss is one product.
+    longest = max(len(x) for x, _ in kept)
+    features = np.zeros((len(kept), longest, width))
+    absent = np.ones((len(kept), longest), dtype=bool)
+    for i, (x, _) in enumerate(kept):
+        features[i, : len(x)], absent[i, : len(x)] = x, False
+    gold = np.array([g for _, g in kept])
+    rows = np.arange(len(kept))
 
     def loss(weights: np.ndarray) -> tuple[float, np.ndarray]:
-        total, gradient = 0.0, np.zeros(width)
-        for x, gold in kept:
-            probabilities = softmax(x @ weights)
-            total -= np.log(probabilities[gold] + 1e-300)
-            gradient -= x[gold] - probabilities @ x
-        total = total / len(kept) + l2 * float(weights @ weights)
-        return total, gradient / len(kept) + 2 * l2 * weights
+        scores = np.where(absent, -np.inf, features @ weights)
+        scores -= scores.max(axis=1, keepdims=True)
+        probabilities = np.exp(scores)
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        total = -np.mean(np.log(probabilities[rows, gold] + 1e-300)) + l2 * float(weights @ weights)
+        expected = np.einsum("mn,mnw->mw", probabilities, features)
+        gradient = -(features[rows, gold] - expected).mean(axis=0) + 2 * l2 * weights
+        return float(total), gradient
 
     result = minimize(loss, np.zeros(width), jac=True, method="L-BFGS-B")
     return np.asarray(result.x)
