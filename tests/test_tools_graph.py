@@ -9,6 +9,7 @@ import matplotlib
 import pytest
 
 from i2cr import graph
+from i2cr.nodes.vif import NO_MODEL
 
 PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 GRACE = "<|ANSWER|>: 1. Grace Hopper"
@@ -57,8 +58,9 @@ def test_truncated_image_runs_without_the_visual_step(scripted, tmp_path):
     out = run({**MENTION, "image": str(broken)}, context)
     assert out["result"]["entity"] == "Grace Hopper"
     assert any("corrupt or truncated" in w for w in out["warnings"])
-    assert out["attempts"][0]["iav_method"] == "skipped"
-    assert out["clue_steps"] == []  # no image, no clues given: IAV skipped, no VIF round
+    assert out["attempts"][0]["iav_method"] == "no_clue"  # no image, no clue: VIF is asked
+    assert {s.get("error") for s in out["clue_steps"]} == {"no usable image", NO_MODEL}
+    assert out["result"]["rounds"] == 1
 
 
 def test_a_clue_service_that_fails_is_a_warning_of_the_result(scripted, monkeypatch):

@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from i2cr.cli.terminal import quiet_third_party_output
+
 SUBCOMMANDS = ("link", "eval", "dim", "cross", "kg", "finetune")
 
 
@@ -29,7 +31,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     for module in subcommand_modules(argv):
         module.register(commands)
+    for command in commands.choices.values():
+        command.add_argument(
+            "--verbose",
+            action="store_true",
+            help="show the model libraries' progress bars and load reports",
+        )
     args = parser.parse_args(argv)
+    if not args.verbose:
+        quiet_third_party_output()
     try:
         return int(args.run(args) or 0)
     except (ValueError, OSError) as err:  # bad input, settings or files: one line, no traceback

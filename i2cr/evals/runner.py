@@ -35,6 +35,9 @@ from i2cr.evals.records import PLAIN, RELEASED, RUNS, meta_path, unpack_for_run
 from i2cr.models.precision import resolve_precision
 
 CACHE_FILE = "selector_cache.sqlite"
+# The benchmarks carry Azure AI Vision clues (the paper's provider): the evals read those and no
+# other tool's, unless `--set clue_providers=...` says otherwise.
+BENCHMARK_SETTINGS = {"clue_providers": "carried"}
 
 
 def order_name(seed: int | None) -> str:
@@ -172,7 +175,9 @@ def run_config(
     samples: Sequence[Sample], config: EvalConfig, results: Path, request: RunRequest
 ) -> BatchSummary:
     """Link the samples with one configuration into `results` (resuming), and note the session."""
-    settings = Context(**{**request.settings, **config.settings})  # type: ignore[arg-type]
+    settings = Context(
+        **{**BENCHMARK_SETTINGS, **request.settings, **config.settings}  # type: ignore[arg-type]
+    )
     meta_file = meta_path(results)
     recorded = {
         **asdict(settings),
