@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from helpers import assert_fields_agree
 
 from i2cr import graph
 from i2cr.errors import InputError
@@ -15,7 +16,9 @@ HIGH = {"Ruth": 0.9, "Ed": 0.9, "Don": 0.9}
 
 
 def run(mention, context):
-    return graph.invoke(mention, context=context)
+    out = graph.invoke(mention, context=context)
+    assert_fields_agree(out["attempts"])
+    return out
 
 
 def decisions(out):

@@ -19,13 +19,14 @@ from typing import Any
 
 import matplotlib
 import pytest
+from helpers import assert_fields_agree
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
 
 from i2cr import graph
 from i2cr.cli import main
-from i2cr.cli.terminal import QUIET_ENVIRONMENT
+from i2cr.cli.terminal import QUIET_ENVIRONMENT, quiet_third_party_output
 from i2cr.context import Context
 from i2cr.models.chat import register_chat_model
 from i2cr.prompts import CLUE_KEY, CLUE_PREFIX
@@ -87,7 +88,9 @@ def draw(path: Path, text: str = "", size: tuple[int, int] = (700, 160)) -> Path
 
 def link_graph(spec: str, **inputs: Any) -> dict[str, Any]:
     settings = Context(selector=spec, ranker="none")  # every other setting at its default
-    return graph.invoke({**MENTION, **inputs}, context=settings)
+    out = graph.invoke({**MENTION, **inputs}, context=settings)
+    assert_fields_agree(out["attempts"])
+    return out
 
 
 def link_cli(spec: str, tmp_path: Path, capsys, *arguments: str) -> str:
@@ -197,3 +200,12 @@ def test_the_photo_command_on_the_default_install_shows_a_clue_round_quietly(tmp
         [*command, "--verbose"], capture_output=True, text=True, check=True, env=env
     )
     assert "Loading weights" in verbose.stderr
+
+
+def test_quiet_output_keeps_what_the_user_set(monkeypatch):
+    for name in QUIET_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "info")
+    quiet_third_party_output()
+    assert os.environ["TRANSFORMERS_VERBOSITY"] == "info"
+    assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
