@@ -7,7 +7,7 @@ from helpers import assert_fields_agree
 
 from i2cr import graph
 from i2cr.errors import InputError
-from i2cr.nodes.vif import NO_MODEL
+from i2cr.tools.choice import NO_IMAGE
 
 ED = "<|ANSWER|>: 2. Ed Rendell"
 RUTH = "<|ANSWER|>: Ruth Rendell"
@@ -233,10 +233,10 @@ def test_no_image_and_no_clues_asks_vif_then_the_icr_answer_stands(scripted, sco
     assert (tried["decision"], tried["icr_passed"]) == ("icr_pass", True)
     assert (tried["iav_method"], tried["iav_score"], tried["iav_passed"]) == ("no_clue", None, None)
     assert [(s["tool"], s["provider"], s.get("error")) for s in out["clue_steps"]] == [
-        ("ocr", "rapidocr", "no usable image"),
-        ("caption", "auto", NO_MODEL),
-        ("dense_caption", "auto", NO_MODEL),
-        ("tags", "efficientnet", "no usable image"),
+        ("ocr", "rapidocr", NO_IMAGE),
+        ("caption", "auto", NO_IMAGE),
+        ("dense_caption", "auto", NO_IMAGE),
+        ("tags", "efficientnet", NO_IMAGE),
     ]
     assert out["result"]["entity"] == "Ed Rendell"
     assert out["result"]["decided_by"] == "round 0: icr_pass"

@@ -30,6 +30,7 @@ from i2cr.cli.terminal import QUIET_ENVIRONMENT, quiet_third_party_output
 from i2cr.context import Context
 from i2cr.models.chat import register_chat_model
 from i2cr.prompts import CLUE_KEY, CLUE_PREFIX
+from i2cr.tools.choice import NO_MODEL
 
 PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 SIGN = "GOVERNOR OF PENNSYLVANIA"
@@ -151,7 +152,7 @@ def test_the_tags_of_a_photo_reach_the_prompt_and_the_record(reader):
     )
     steps = {s["tool"]: s for s in out["clue_steps"]}
     assert (steps["ocr"]["provider"], steps["ocr"]["round"]) == ("rapidocr", 1)
-    assert "caption" in steps and steps["caption"]["round"] is None  # no caption model named
+    assert (steps["caption"]["error"], steps["caption"]["round"]) == (NO_MODEL, None)
     tags = steps["tags"]
     assert (tags["provider"], tags["round"], tags["used"]) == ("efficientnet", 2, True)
     assert "military uniform" in tags["text"].split("; ")

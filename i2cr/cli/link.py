@@ -15,6 +15,7 @@ from i2cr.context import Context
 from i2cr.datasets import load_release, read_release_entries
 from i2cr.errors import InputError
 from i2cr.kg import open_kg
+from i2cr.tools.choice import NO_IMAGE
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -158,9 +159,11 @@ def describe(record: dict[str, Any]) -> str:
         f"  {i}. {e['name']} ({e['qid'] or '-'}) [{e['source']}]"
         for i, e in enumerate(result["top_k"], start=1)
     ]
-    if record["clue_steps"]:
+    # A tool that needs the image says nothing when there is none (a warning says why).
+    steps = [s for s in record["clue_steps"] if s.get("error") != NO_IMAGE]
+    if steps:
         lines.append("clues:")
-        lines += [f"  {describe_clue(step)}" for step in record["clue_steps"]]
+        lines += [f"  {describe_clue(step)}" for step in steps]
     lines.append("rounds:")
     for a in record["attempts"]:
         icr = "-" if a["icr_score"] is None else f"{a['icr_score']:.3f}"

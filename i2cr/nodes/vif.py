@@ -11,10 +11,8 @@ from i2cr.context import Context
 from i2cr.nodes.common import remaining_clue_tools, settings_of
 from i2cr.state import ClueStep, State
 from i2cr.tools import get_clue_tool
-from i2cr.tools.choice import AUTO, CARRIED, provider_for_input
+from i2cr.tools.choice import AUTO, CARRIED, NO_IMAGE, NO_MODEL, provider_for_input
 
-NO_IMAGE = "no usable image"
-NO_MODEL = "no model configured for this tool (name one in hub_models, or set clue_providers)"
 QUIET_ERRORS = (NO_IMAGE, NO_MODEL)
 
 
@@ -56,11 +54,11 @@ def _clue_step(tool_name: str, state: State, settings: Context) -> ClueStep:
     step = ClueStep(
         tool=tool_name, provider=provider or AUTO, text="", used=False, seconds=0.0, round=None
     )
-    if provider is None:
-        step["error"] = NO_MODEL
-        return step
     if provider != CARRIED and not state.image_ok:
         step["error"] = NO_IMAGE
+        return step
+    if provider is None:
+        step["error"] = NO_MODEL
         return step
     started = time.perf_counter()
     try:

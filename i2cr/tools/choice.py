@@ -9,6 +9,9 @@ from i2cr.tools.hub import named_hub_models
 
 AUTO = "auto"
 CARRIED = "carried"
+# Why a tool did not run (on its clue step): neither is a warning.
+NO_IMAGE = "no usable image"
+NO_MODEL = "no model configured for this tool (name one in hub_models, or set clue_providers)"
 # The image-to-text models that install from the package registry and run offline.
 OFFLINE_PROVIDERS = {"ocr": "rapidocr", "tags": "efficientnet"}
 
