@@ -210,3 +210,18 @@ def test_quiet_output_keeps_what_the_user_set(monkeypatch):
     quiet_third_party_output()
     assert os.environ["TRANSFORMERS_VERBOSITY"] == "info"
     assert os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] == "1"
+
+
+def test_a_malformed_clue_providers_stops_the_command_with_the_accepted_form(tmp_path, capsys):
+    command = [
+        "link",
+        "Hopper",
+        "--image",
+        str(PHOTO),
+        "--set",
+        "clue_providers=rapidocr,efficientnet",
+    ]
+    assert main(command) == 2
+    error = capsys.readouterr().err
+    assert "'efficientnet' is a bare provider after the first entry" in error
+    assert "the accepted form is a default provider first, then 'tool=provider' overrides" in error
