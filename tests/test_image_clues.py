@@ -31,6 +31,8 @@ from i2cr.context import Context
 from i2cr.models.chat import register_chat_model
 from i2cr.prompts import CLUE_KEY, CLUE_PREFIX
 from i2cr.tools.choice import NO_MODEL
+from i2cr.tools.imagenet_tags import load_efficientnet_lite0
+from i2cr.tools.rapidocr import load_rapidocr
 
 PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 SIGN = "GOVERNOR OF PENNSYLVANIA"
@@ -225,3 +227,24 @@ def test_a_malformed_clue_providers_stops_the_command_with_the_accepted_form(tmp
     error = capsys.readouterr().err
     assert "'efficientnet' is a bare provider after the first entry" in error
     assert "the accepted form is a default provider first, then 'tool=provider' overrides" in error
+
+
+def test_the_image_models_load_once_per_process_and_never_at_import(reader, tmp_path):
+    imported = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, i2cr.graph; print(sorted(set(sys.modules) & "
+            "{'rapidocr', 'onnxruntime', 'timm', 'torchvision', 'open_clip'}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert imported.stdout.strip() == "[]"
+    _, spec = reader
+    for text in ("STATE CAPITOL", "BUDGET ADDRESS"):
+        link_graph(spec, image=str(draw(tmp_path / f"{text}.png", text)))
+    link_graph(spec, image=str(draw(tmp_path / "disc.png")))  # OCR reads nothing: tags run
+    assert load_rapidocr.cache_info().misses == 1
+    assert load_efficientnet_lite0.cache_info().misses == 1
