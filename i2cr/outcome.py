@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from i2cr.state import Attempt
 
+NO_CLUE = "no_clue"
 NIL_DECISIONS = frozenset({"nil", "icr_nil", "ranker_nil"})
 # The first stage answered alone: the selector was never asked.
 FIRST_STAGE_DECISIONS = frozenset({"ranker_nil", "ranker_confident"})
@@ -20,7 +21,6 @@ ROUND_CLOSING = frozenset(
         "icr_best_of_failed",
         "iav_pass",
         "iav_fail",
-        "iav_skipped",
     }
 )
 
@@ -80,3 +80,8 @@ def reselects(attempt: Attempt) -> bool:
 def fails_round(attempt: Attempt) -> bool:
     """The try closes its round without passing its checks: a clue round may follow."""
     return attempt["decision"] in ("icr_best_of_failed", "iav_fail")
+
+
+def awaits_clue(attempt: Attempt) -> bool:
+    """IAV could not run for want of a clue text (and no image encoder): VIF is asked for one."""
+    return attempt["iav_method"] == NO_CLUE

@@ -29,7 +29,6 @@ Decision = Literal[
     "ranker_confident",
     "iav_pass",
     "iav_fail",
-    "iav_skipped",
 ]
 
 
@@ -67,24 +66,33 @@ class Attempt(TypedDict):
 
 
 class ClueStep(TypedDict):
-    """What a VIF step produced: the tool, its text, and whether the round ran."""
+    """What a VIF step produced: the tool, its provider, its text and the round that used it.
+
+    `provider` is the one that ran ('auto' resolved; 'auto' itself when no model makes the
+    tool's clue), `seconds` the tool's wall time, `round` the round whose prompt held the text
+    (None when it was empty or the tool could not run: `error` says why).
+    """
 
     tool: str
     provider: str
     text: str
     used: bool
+    seconds: float
+    round: int | None
     error: NotRequired[str]
 
 
 class RankedEntity(TypedDict):
     """One row of the top-K output.
 
+    The answer first (the result's `decided_by` names the rule that chose it), then entities
+    other tries chose, that passed or failed their checks, then candidates.
     `score` is the first stage's calibrated confidence in the entity (None without one).
     """
 
     name: str
     qid: str | None
-    source: Literal["passed", "failed", "candidate"]
+    source: Literal["answer", "passed", "failed", "candidate"]
     score: NotRequired[float | None]
 
 
@@ -143,7 +151,28 @@ class InputState:
 
 @dataclass(kw_only=True)
 class State(InputState):
-    """Working state: the current round, its exclusions, and the record of every try."""
+    """Working state: the current round, its exclusions, and the record of every try.
+
+    A try's `decision` is the outcome of the last check that ran on it, so its fields agree:
+    `selected` (no check ran: ICR and IAV off), `nil`/`unparsable` (the selector's answer),
+    `icr_pass`/`icr_fail`/`icr_best_of_failed`/`icr_nil` (ICR ran: `icr_passed` says how),
+    `iav_pass`/`iav_fail` (IAV ran: `iav_passed` True/False). A check that could not run
+    leaves the decision to the step before it, with its score and `passed` None:
+    `iav_method` is 'no_clue' when there is neither an image encoder nor a clue text to read,
+    'skipped' when `iav_without_encoder="skip"`.
+
+    A round's outcome follows from the try that closes it (no check that could not run ends
+    it):
+    1. NIL (`nil`, `icr_nil`, `ranker_nil`) ends the run with NIL.
+    2. `icr_fail` selects again in the same round (the entity excluded).
+    3. `iav_pass` answers.
+    4. `iav_fail` and `icr_best_of_failed` (a check failed) go to VIF for the next clue.
+    5. IAV without a clue to read ('no_clue') goes to VIF for one: the next round's IAV reads
+       the image's first clue.
+    6. Otherwise (`icr_pass` or `selected` with IAV off or 'skipped') the try answers.
+    When VIF has no clue left to give, the last round's try answers if every check that ran
+    on it passed; otherwise `fallback` chooses (`outcome.choose`).
+    """
 
     round: int = 0
     clue: str = ""

@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 
 from i2cr.cli.parsing import CommandParser
+from i2cr.cli.terminal import quiet_third_party_output
 
 SUBCOMMANDS = ("link", "eval", "kg", "dim", "cross", "finetune", "settings")
 EPILOG = "`i2cr COMMAND --help` explains a command; `i2cr settings` lists the settings."
@@ -43,6 +44,12 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     )
     for module in subcommand_modules(argv):
         module.register(commands)
+    for command in commands.choices.values():
+        command.add_argument(
+            "--verbose",
+            action="store_true",
+            help="show the model libraries' progress bars and load reports",
+        )
     return parser
 
 
@@ -50,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the chosen subcommand."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(argv).parse_args(argv)
+    if not args.verbose:
+        quiet_third_party_output()
     try:
         return int(args.run(args) or 0)
     except (ValueError, OSError) as err:  # bad input, settings or files: one line, no traceback

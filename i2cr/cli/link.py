@@ -25,6 +25,7 @@ from i2cr.datasets.sample import Sample
 from i2cr.errors import InputError
 from i2cr.kg import open_kg
 from i2cr.subsets import seeded_subset
+from i2cr.tools.choice import NO_IMAGE
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -197,7 +198,7 @@ def describe_summary(summary: BatchSummary, output: str) -> str:
 
 
 def describe(record: dict[str, Any]) -> str:
-    """A person's view of one record: answer, top-K and each try's decision."""
+    """A person's view of one record: answer, top-K, the image's clues and each try's decision."""
     result = record["result"]
     answer = "NIL" if result["nil"] else f"{result['entity']} ({result['qid'] or 'no qid'})"
     lines = [f"entity: {answer}", f"decided by: {result['decided_by']}", "top-k:"]
@@ -205,10 +206,17 @@ def describe(record: dict[str, Any]) -> str:
         f"  {i}. {e['name']} ({e['qid'] or '-'}) [{e['source']}]"
         for i, e in enumerate(result["top_k"], start=1)
     ]
+    # A tool that needs the image says nothing when there is none (a warning says why).
+    steps = [s for s in record["clue_steps"] if s.get("error") != NO_IMAGE]
+    if steps:
+        lines.append("clues:")
+        lines += [f"  {describe_clue(step)}" for step in steps]
     lines.append("rounds:")
     for a in record["attempts"]:
         icr = "-" if a["icr_score"] is None else f"{a['icr_score']:.3f}"
-        iav = "-" if a["iav_score"] is None else f"{a['iav_score']:.3f} ({a['iav_method']})"
+        iav = f"- ({a['iav_method']})" if a["iav_method"] else "-"
+        if a["iav_score"] is not None:
+            iav = f"{a['iav_score']:.3f} ({a['iav_method']})"
         lines.append(
             f"  round {a['round']} try {a['try_index']} clue={a['clue_tool'] or 'none'}: "
             f"{a['entity'] or 'NIL'} [{a['match']}] ICR={icr} IAV={iav} -> {a['decision']}"
@@ -216,3 +224,13 @@ def describe(record: dict[str, Any]) -> str:
     lines += [f"warning: {w}" for w in record["warnings"]]
     lines.append(f"selector calls: {result['selector_calls']}, {record['seconds']:.2f} s")
     return "\n".join(lines)
+
+
+def describe_clue(step: dict[str, Any]) -> str:
+    """One tool's clue: its provider and seconds, its text and the round that used it."""
+    ran = f"{step['tool']} ({step['provider']}, {step['seconds']:.2f} s)"
+    if step.get("error"):
+        return f"{step['tool']} ({step['provider']}): {step['error']}"
+    if not step["text"]:
+        return f"{ran}: nothing found"
+    return f"{ran}: {step['text']!r} -> round {step['round']}"

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import get_type_hints
 
+from i2cr.context.clue_providers import providers_by_tool
 from i2cr.context.coercion import coerce_setting
 from i2cr.context.kinds import CLUE_TOOLS, ENV_PREFIX, MAX_CANDIDATE_COUNT, RankerKind
 from i2cr.context.method import MethodSettings
@@ -64,7 +65,7 @@ class Context(ServerSettings, MethodSettings, ModelSettings):
             raise SettingError(
                 f"clue_order names unknown tools {unknown}; known: {list(CLUE_TOOLS)}"
             )
-        self.provider_for("ocr")
+        providers_by_tool(self.clue_providers, self.clue_tool_order)
 
     @property
     def adapter(self) -> str:
@@ -79,17 +80,8 @@ class Context(ServerSettings, MethodSettings, ModelSettings):
         return [t.strip() for t in self.clue_order.split(",") if t.strip()]
 
     def provider_for(self, tool: str) -> str:
-        """The provider configured for an image-to-text tool."""
-        default, overrides = "carried", {}
-        for part in (p.strip() for p in self.clue_providers.split(",") if p.strip()):
-            if "=" in part:
-                name, provider = (s.strip() for s in part.split("=", 1))
-                if name not in CLUE_TOOLS:
-                    raise SettingError(f"clue_providers names unknown tool {name!r}")
-                overrides[name] = provider
-            else:
-                default = part
-        return overrides.get(tool, default)
+        """The provider configured for an image-to-text tool ('auto' picks one per input)."""
+        return providers_by_tool(self.clue_providers, [tool])[tool]
 
 
 # What touches the server's disk, network, models or shared limits: set by whoever starts the

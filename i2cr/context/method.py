@@ -17,8 +17,9 @@ class MethodSettings:
     iav_without_encoder: Literal["text", "skip"] = setting(
         "text",
         "IAV when no image encoder or no image is available: 'text' scores the image's text "
-        "clues against the entity description with the embedder (threshold beta_text); 'skip' "
-        "accepts the ICR answer.",
+        "clues against the entity description with the embedder (threshold beta_text), and "
+        "where there is no clue yet the round asks VIF for one; 'skip' leaves the try to ICR's "
+        "decision (passed: the answer; failed: the next clue round).",
     )
     alpha: float = setting(
         0.5,

@@ -36,6 +36,9 @@ from i2cr.subsets import seeded_subset
 
 CACHE_FILE = "selector_cache.sqlite"
 SIGNAL_CACHE_FILE = "signal_cache.sqlite"
+# The benchmarks carry Azure AI Vision clues (the paper's provider): the evals read those and no
+# other tool's, unless `--set clue_providers=...` says otherwise.
+BENCHMARK_SETTINGS = {"clue_providers": "carried"}
 
 
 def order_name(seed: int | None) -> str:
@@ -165,7 +168,9 @@ def run_config(
     samples: Sequence[Sample], config: EvalConfig, results: Path, request: RunRequest
 ) -> BatchSummary:
     """Link the samples with one configuration into `results` (resuming), and note the session."""
-    settings = Context(**{**request.settings, **config.settings})  # type: ignore[arg-type]
+    settings = Context(
+        **{**BENCHMARK_SETTINGS, **request.settings, **config.settings}  # type: ignore[arg-type]
+    )
     meta_file = meta_path(results)
     recorded = {
         **asdict(settings),

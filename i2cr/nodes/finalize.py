@@ -20,15 +20,16 @@ def rank(
     rule: str = "first_stage",
     confidences: list[float] | None = None,
 ) -> list[RankedEntity]:
-    """The top-K: the answer first, then per `rule`.
+    """The top-K: the answer first (labelled 'answer'), then per `rule`.
 
-    "first_stage": the candidates in the first stage's order. "checked" (the paper): the other
-    chosen entities, passed before failed, then the candidates. A scored answer's try ranks
-    the candidates by the selector's scores first (`selector_mode="score"`).
+    The result's `decided_by` says which rule chose the answer. "first_stage": the candidates
+    in the first stage's order. "checked" (the paper): the other chosen entities, passed
+    before failed, then the candidates. A scored answer's try ranks the candidates by the
+    selector's scores first (`selector_mode="score"`).
     """
     order: list[tuple[int, str]] = []
     if answer["selected"] is not None and answer["decision"] not in NIL_DECISIONS:
-        order.append((answer["selected"], "passed" if verified(answer) else "failed"))
+        order.append((answer["selected"], "answer"))
     if rule == "checked":
         chosen = [a for a in attempts if a["selected"] is not None]
         order += [(a["selected"], "passed") for a in chosen if verified(a)]  # type: ignore[misc]
