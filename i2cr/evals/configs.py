@@ -28,6 +28,10 @@ CROSS_ICR_ALPHA = -1.0
 # DIM's weight in the blended first stage: best on WikiMEL dev (benchmarks/cross_encoder_blend.py).
 CROSS_DIM_WEIGHT = 0.4
 
+# `nil_below` of the NIL configurations: the lowest confidence threshold with a NIL recall of
+# at least 50% for the combined first stage alone on WikiDiverse dev (35 mentions, 8 NIL).
+NIL_BELOW = 0.3
+
 TOOL_ABBREVIATIONS = {"ocr": "ocr", "caption": "cap", "dense_caption": "dense", "tags": "tags"}
 
 
@@ -176,6 +180,18 @@ CROSS_ENCODER = [
 
 METHOD = [
     EvalConfig("full", "method", label="I2CR (defaults)"),
+    EvalConfig(
+        "full_nil",
+        "method",
+        {"nil_below": NIL_BELOW},
+        label=f"I2CR, NIL below confidence {NIL_BELOW:g}",
+    ),
+    EvalConfig(
+        "tes_only_nil",
+        "method",
+        {"nil_below": NIL_BELOW, "use_icr": False, "use_iav": False, "use_vif": False},
+        label=f"TES only, NIL below confidence {NIL_BELOW:g}",
+    ),
     EvalConfig(
         "full_always_ask",
         "method",
