@@ -201,9 +201,13 @@ def describe(record: dict[str, Any]) -> str:
     """A person's view of one record: answer, top-K, the image's clues and each try's decision."""
     result = record["result"]
     answer = "NIL" if result["nil"] else f"{result['entity']} ({result['qid'] or 'no qid'})"
-    lines = [f"entity: {answer}", f"decided by: {result['decided_by']}", "top-k:"]
+    lines = [f"entity: {answer}"]
+    if result.get("confidence") is not None:
+        lines.append(f"confidence: {result['confidence']:.2f}")
+    lines += [f"decided by: {result['decided_by']}", "top-k:"]
     lines += [
         f"  {i}. {e['name']} ({e['qid'] or '-'}) [{e['source']}]"
+        + ("" if e.get("score") is None else f" {e['score']:.2f}")
         for i, e in enumerate(result["top_k"], start=1)
     ]
     # A tool that needs the image says nothing when there is none (a warning says why).
