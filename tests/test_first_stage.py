@@ -209,3 +209,21 @@ def test_nil_below_answers_nil_where_the_confidence_is_low(mention, name_only, s
     assert "below nil_below" in out["result"]["decided_by"]
     with pytest.raises(SettingError, match="nil_below reads the first stage's confidence"):
         Context(ranker="embedder", nil_below=0.5)
+
+
+def test_an_image_the_first_stage_has_not_read_sends_the_mention_to_the_method(
+    scripted, scores, mention, name_only, tmp_path
+):
+    from PIL import Image
+
+    photo = tmp_path / "photo.png"
+    Image.new("RGB", (64, 64), "white").save(photo)
+    model, settings = scripted(ED, ED, ED, ED, use_vif=False, **name_only["sure"])
+    settings.selector_below, settings.image_root = 0.5, str(tmp_path)
+    scores(icr=HIGH, iav=HIGH)
+    confident = {**mention, "mention": "Ed Rendell", "image": str(photo)}
+    out = graph.invoke({**confident, "clues": {}}, context=settings)
+    assert len(model.prompts) == 1 and out["result"]["entity"] == "Ed Rendell"
+    # With the image's clue text carried, the first stage has read it: the gate answers.
+    out = graph.invoke(confident, context=settings)
+    assert len(model.prompts) == 1 and out["result"]["decided_by"].startswith("first stage")

@@ -19,9 +19,14 @@ from i2cr.serving import is_served
 from i2cr.state import State
 
 
-def selector_needed(confidences: list[float], settings: Context) -> bool:
-    """The gate: the selector is asked unless the first stage is confident in its best."""
-    if not confidences or settings.selector_below >= 1:
+def selector_needed(confidences: list[float], settings: Context, *, unread_image: bool) -> bool:
+    """The gate: the selector is asked unless the first stage is confident in its best.
+
+    The first stage reads the image only through the clue text the input carries, and its
+    confidence was calibrated on mentions that carry it: with an image and no clue text, it
+    has not seen the image, so the method runs and its VIF rounds read the image.
+    """
+    if not confidences or settings.selector_below >= 1 or unread_image:
         return True
     return confidences[0] < settings.selector_below
 
@@ -66,9 +71,10 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ranked = rank_candidates(settings, query, retrieved=retrieved)
     confidences = ranked.confidences or []
     answered = []
-    if says_nil or not selector_needed(confidences, settings):
-        answered = [first_stage_try(ranked.candidates, nil=says_nil)]
     problem = image_problem(checked.image, ImageLimits.from_context(settings))
+    unread_image = problem is None and not any(text.strip() for text in checked.clues.values())
+    if says_nil or not selector_needed(confidences, settings, unread_image=unread_image):
+        answered = [first_stage_try(ranked.candidates, nil=says_nil)]
     warnings = checked.warnings
     if problem and checked.image:
         warnings.append(f"{problem}; visual steps use only the clues given with the input")
