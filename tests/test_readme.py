@@ -18,7 +18,6 @@ COMMANDS = shell_commands(ROOT / "README.md")
 NOT_RUN = {
     "git clone": "clones a repository (the tests run inside the clone)",
     "pip install": "installs packages into the environment",
-    "i2cr eval suite --dataset data/": "needs the benchmark data, not shipped, and hours",
     "python -m pytest": "the test command itself (.ci/run runs it)",
 }
 # Cheap: no model is loaded. The others load the default models (seconds each): slow tests.
@@ -76,5 +75,7 @@ def test_the_readme_commands_that_load_models_run_in_order(tmp_path):
         outputs[command] = done.stdout
     linked = [out for command, out in outputs.items() if command.startswith('i2cr link "Ed')]
     assert linked and all("entity: Ed Rendell (Q1282411)" in out for out in linked)
+    photo = [out for command, out in outputs.items() if "--image grace_hopper.jpg" in command]
+    assert photo and all("clues:" in out and "-> round 1" in out for out in photo)
     batch = (tmp_path / "runs" / "example.jsonl").read_text().splitlines()
     assert len(batch) == 3
