@@ -82,13 +82,7 @@ def plot_rounds(runs: dict[str, Any], title: str, path: Path) -> Path | None:
     ax.set_ylim(0, 100)
     ax.set_xlabel("after round (0 = text only, then one clue per round)")
     ax.set_ylabel("top-1 accuracy (%)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, title, path)
 
 
 def plot_path(out: Path, dataset: str, name: str) -> Path:
@@ -123,6 +117,13 @@ def plot_reliability(runs: dict[str, Any], name: str, title: str, path: Path) ->
         )
     ax.set_xlabel("confidence (bin mean)")
     ax.set_ylabel("top-1 accuracy in the bin")
+    return _save(fig, ax, title, path)
+
+
+def _save(fig: Any, ax: Any, title: str, path: Path) -> Path:
+    """Title and legend the line plot, write it to `path` and close it."""
+    import matplotlib.pyplot as plt
+
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7)
     fig.tight_layout()
