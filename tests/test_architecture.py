@@ -29,3 +29,17 @@ def test_no_module_is_over_the_line_limit():
         for module, path in package_modules("i2cr").items()
     }
     assert {module: n for module, n in lines.items() if n > MOST_LINES} == {}
+
+
+def test_the_rankers_sit_below_the_seam_the_graph_calls():
+    """`i2cr.ranking` imports the rankers; nothing in `i2cr.rankers` imports it or the graph."""
+    graph = import_graph("i2cr")
+    upward = {
+        module: sorted(
+            n for n in names if n.startswith(("i2cr.ranking", "i2cr.nodes", "i2cr.graph"))
+        )
+        for module, names in graph.items()
+        if module.startswith("i2cr.rankers")
+    }
+    assert {module: names for module, names in upward.items() if names} == {}
+    assert "i2cr.rankers" in graph["i2cr.ranking"]
