@@ -22,7 +22,7 @@ def command_for(example: str) -> str:
 def test_link_one_py_prints_the_entity_and_its_tries(tmp_path):
     done = run_in(tmp_path, command_for("link_one.py"))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("Ed Rendell (Q1282411), decided by round 0")
+    assert done.stdout.startswith("Ed Rendell (Q1282411), decided by first stage")
     assert "round 0 try 0: Ed Rendell" in done.stdout
 
 

@@ -237,6 +237,8 @@ def test_a_hostile_corpus_is_recorded_row_by_row_within_bounds(tmp_path, listene
     prompt_log = tmp_path / "prompts.log"
     arguments = ["link", "--dataset", str(dataset), "--image-dir", str(images)]
     arguments += ["--output", str(output), "--set", f"selector={SELECTOR}"]
+    # Every row reaches the selector, whose prompt is what a hostile row must not steer.
+    arguments += ["--set", "selector_below=1"]
 
     status, log, peak_rss = run_link(arguments, prompt_log, tmp_path)
 
