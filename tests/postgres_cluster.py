@@ -13,15 +13,18 @@ wheel ships, in a temporary folder, reached by its Unix socket.
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 SERVER_USER = "postgres"
 
@@ -132,7 +135,10 @@ def pgvector_missing_reason() -> str | None:
 @contextmanager
 def pgvector_server() -> Iterator[str]:
     """Start pgserver's PostgreSQL (pgvector, no pg_trgm) and yield its superuser URL."""
-    import pgserver
+    with warnings.catch_warnings():
+        # platformdirs' RuntimeDirWarning when XDG_RUNTIME_DIR is unset (root, CI).
+        warnings.simplefilter("ignore")
+        import pgserver
 
     folder = Path(tempfile.mkdtemp(prefix="i2cr-pgvector-"))
     server = pgserver.get_server(folder, cleanup_mode="delete")
@@ -141,3 +147,16 @@ def pgvector_server() -> Iterator[str]:
     finally:
         server.cleanup()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+_databases = itertools.count()
+
+
+def fresh_database(server: str, prefix: str = "kg") -> str:
+    """Create an empty database on the server (its superuser's URL); the database's URL."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))

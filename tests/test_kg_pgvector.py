@@ -1,16 +1,13 @@
 """Dense candidates inside PostgreSQL: pgvector, against the SQLite store + usearch.
 
-pgserver's PostgreSQL 16 (pgvector, no contrib modules) starts for this module
-(tests/postgres_cluster.py). Without pgserver the tests skip, except in CI (CI=true), where a
-missing server is a failure. The embedder is the shipped MiniLM.
+The server is pgserver's PostgreSQL 16 (pgvector, no contrib modules), started for the session
+(conftest's `pgvector_url`); each test has a database of its own. The embedder is the shipped
+MiniLM.
 """
 
 from __future__ import annotations
 
-import itertools
-import os
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -18,7 +15,7 @@ pytest.importorskip("psycopg", reason="the postgres extra is not installed")
 pytest.importorskip("usearch", reason="the retrieval extra is not installed")
 import psycopg  # noqa: E402
 from helpers import HYBRID_ENTITIES, TRAINING, write_jsonl  # noqa: E402
-from postgres_cluster import pgvector_missing_reason, pgvector_server  # noqa: E402
+from postgres_cluster import fresh_database  # noqa: E402
 
 from i2cr import graph  # noqa: E402
 from i2cr.cli import main  # noqa: E402
@@ -29,8 +26,6 @@ from i2cr.kg.hybrid import HybridKG  # noqa: E402
 from i2cr.kg.postgres import PostgresHybridKG, PostgresKG, embed_postgres_store  # noqa: E402
 from i2cr.kg.postgres import embedding as pg_embedding  # noqa: E402
 from i2cr.kg.postgres import vectors as pg_vectors  # noqa: E402
-
-_databases = itertools.count()
 
 # Mentions no name matches, found by their context; and plain names.
 QUERIES = [
@@ -45,28 +40,10 @@ QUERIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def server() -> str:
-    reason = pgvector_missing_reason()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the pgvector tests: {reason}")
-        pytest.skip(reason)
-    with pgvector_server() as url:
-        yield url
-
-
-def database_url(server: str, name: str) -> str:
-    return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-
-
 @pytest.fixture
-def url(server: str) -> str:
+def url(pgvector_url: str) -> str:
     """A fresh, empty database of the server."""
-    name = f"kg_{os.getpid()}_{next(_databases)}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return database_url(server, name)
+    return fresh_database(pgvector_url)
 
 
 _opened: list[PostgresKG] = []
