@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import sys
 import time
@@ -249,7 +250,11 @@ def main() -> None:
             report["postgres_server"] = server_facts(database(server, f"kg_{size}"))
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    report["command"] = " ".join(["python", *sys.argv])
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    report["command"] = " ".join(
+        [*([f"OMP_NUM_THREADS={threads}"] if threads else []), f"nice -n {os.nice(0)}", "python"]
+        + sys.argv
+    )
     args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     args.out.with_suffix(".md").write_text(markdown(report))
     print(markdown(report))
@@ -290,6 +295,12 @@ def markdown(report: dict[str, Any]) -> str:
             f"{row['postgres_vectors_mib']:.0f} + {row['postgres_hnsw_mib']:.0f} |"
         )
     facts, where = report["postgres_server"], report["machine"]
+    if any(row["vectors"] != "MiniLM" for row in report["sizes"]):
+        lines += [
+            "",
+            "Random vectors are all about equally far from a real query, so HNSW recall on them "
+            "says nothing about real data; their rows measure speed only.",
+        ]
     lines += [
         "",
         f"Command: `{report.get('command', '')}`. Machine: {where['cpu']}, {where['cores']} "
