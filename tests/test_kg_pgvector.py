@@ -176,3 +176,18 @@ def test_a_server_without_pg_trgm_builds_and_serves_the_postings_index(tmp_path,
     assert hybrid_store(url).search("Barak Obma", 1)[0]["qid"] == "Q801"
     with pytest.raises(InputError, match="has no pg_trgm index.*candidates='postings'"):
         PostgresKG(url, candidates="pg_trgm")
+
+
+def test_a_user_who_may_not_create_pgvector_is_told_what_to_run(tmp_path, url, capsys):
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP ROLE IF EXISTS kg_owner")
+        conn.execute("CREATE ROLE kg_owner LOGIN")
+        conn.execute(f"GRANT CREATE ON DATABASE {conn.info.dbname} TO kg_owner")
+    owner = url.replace("postgresql://postgres:@", "postgresql://kg_owner:@")
+    build(tmp_path, owner)
+    capsys.readouterr()
+    assert main(["kg", "embed", owner]) == 2
+    err = capsys.readouterr().err
+    assert "has no pgvector extension and this user may not create it" in err
+    assert "run `CREATE EXTENSION vector;` in it as its owner or a superuser" in err
+    assert hybrid_store(owner, embedder="minilm").search("Barak Obma", 1)[0]["qid"] == "Q801"

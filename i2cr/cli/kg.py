@@ -46,7 +46,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "name, aliases, description, image, popularity} per line) and/or the entities named by "
         "dataset files (their candidates and gold answers, merged by qid), with alias priors. "
         "Enrichments of an older store are kept. A postgresql:// URL builds the store in that "
-        "database (pg_trgm; pip install 'i2cr[postgres]'), alias priors included.",
+        "database (pip install 'i2cr[postgres]'), alias priors included.",
     )
     build.add_argument("store", help="the SQLite file to write, or a postgresql:// URL")
     build.add_argument("--entities", action="append", default=[], help="entity JSONL file")

@@ -89,6 +89,11 @@ def embed_postgres_store(
             )
             conn.execute(f"ANALYZE {SCHEMA}.dense")
             _write_meta(conn, {**meta, "complete": True})
+    except psycopg.OperationalError as err:
+        raise InputError(
+            f"the KG database {shown_url(url)} failed while embedding ({first_line(err)}): run "
+            "`i2cr kg embed` again to continue"
+        ) from err
     finally:
         kg.close()
     return EmbedSummary(embedded=total - done, resumed_from=done, total=total)
