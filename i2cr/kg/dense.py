@@ -5,7 +5,7 @@ resume point of a killed run), then STORE.dense.usearch (a usearch HNSW index ke
 row id) and STORE.dense.json (the embedder, precision and the store it was made from). The
 entity text is the one ICR and the ranker embed (name + shown description); a query embeds
 mention + context with the same embedder. Needs the `retrieval` extra (usearch). A PostgreSQL
-store keeps its vectors in the database instead (`i2cr.kg.postgres.dense`), made the same way.
+store keeps its vectors in the database instead (`i2cr.kg.postgres.embedding`), made alike.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ The tables live in the schema `i2cr_kg` of the database the URL names: entities,
 GIN pg_trgm index where the server has pg_trgm), grams (the trigram index's posting list of
 label ids per trigram), meta and enrichments, the alias priors of `i2cr.kg.priors`
 (popularity, mention_counts, alias_priors) when the build is given them, and the vectors of
-`i2cr kg embed` (dense, `i2cr.kg.postgres.dense`). A build fills `i2cr_kg_partial` and
+`i2cr kg embed` (dense, `i2cr.kg.postgres.embedding`). A build fills `i2cr_kg_partial` and
 renames it.
 """
 

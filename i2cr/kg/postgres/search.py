@@ -6,7 +6,7 @@ labels (`i2cr.kg.trigram_index`) and ranks it with the shared rapidfuzz ranking
 `candidates="pg_trgm"` takes the labels from the pg_trgm index instead (slower: the README has
 the measurements). Threads share one connection pool. `PostgresHybridKG` is the hybrid search of
 `i2cr.kg.hybrid` on this store, ranked and fused as on the SQLite store, its dense source in
-the database (`i2cr.kg.postgres.dense`).
+the database (`i2cr.kg.postgres.vectors`).
 """
 
 from __future__ import annotations
