@@ -14,10 +14,10 @@ import statistics
 import sys
 from pathlib import Path
 
-from i2cr.cross_encoder.ranker import load_cross_encoder
 from i2cr.datasets import Sample, load_release
-from i2cr.dim.features import gold_index
-from i2cr.dim.ranker import load_ranker
+from i2cr.rankers.cross_encoder.ranker import load_cross_encoder
+from i2cr.rankers.dim.features import gold_index
+from i2cr.rankers.dim.ranker import load_ranker
 from i2cr.ranking import embedder_scores
 
 DATA = Path("../shared/data/wikimel")

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from i2cr.cross_encoder.model import CrossEncoderConfig, save_model
-from i2cr.cross_encoder.train import TrainSettings, top1, train
 from i2cr.datasets import load_release
+from i2cr.rankers.cross_encoder.model import CrossEncoderConfig, save_model
+from i2cr.rankers.cross_encoder.train import TrainSettings, top1, train
 
 DATA = Path("../shared/data/wikimel")
 

@@ -64,7 +64,7 @@ def ranker_scores(name: str, samples: list[Sample]) -> list[list[float]]:
             )
             for s in samples
         ]
-    from i2cr.dim.ranker import load_ranker
+    from i2cr.rankers.dim.ranker import load_ranker
 
     return load_ranker(args.ranker_weights).score_samples(samples, args.precision)
 

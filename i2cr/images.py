@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 ImageSource = str | Path | bytes
 URL_SCHEMES = ("http://", "https://")
+# The smallest side an image needs for the models to read anything in it (text, objects).
+MIN_SIDE = 8
 
 
 class ImageError(InputError):
@@ -150,6 +152,11 @@ def decode_image(data: bytes, name: str, max_pixels: int) -> Image:
     try:
         with PILImage.open(io.BytesIO(data)) as probe:
             width, height = probe.size
+            if min(width, height) < MIN_SIDE:
+                raise ImageError(
+                    f"image too small: {name} is {width}x{height} pixels (under {MIN_SIDE} on "
+                    "a side, nothing in it can be read)"
+                )
             if width * height > max_pixels:
                 raise ImageError(
                     f"image too large: {name} is {width}x{height} pixels, more than "

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 from i2cr.state import Attempt
 
+NO_CLUE = "no_clue"
 NIL_DECISIONS = frozenset({"nil", "icr_nil", "ranker_nil"})
+# The first stage answered alone: the selector was never asked.
+FIRST_STAGE_DECISIONS = frozenset({"ranker_nil", "ranker_confident"})
 ROUND_CLOSING = frozenset(
     {
         *NIL_DECISIONS,
+        "ranker_confident",
         "selected",
         "icr_pass",
         "icr_best_of_failed",
         "iav_pass",
         "iav_fail",
-        "iav_skipped",
     }
 )
 
@@ -46,6 +49,8 @@ def choose(attempts: list[Attempt], fallback: str) -> tuple[Attempt, str]:
         return last, f"round {last['round']}: every try failed ICR, NIL"
     if last["decision"] == "ranker_nil":
         return last, "first stage: no candidate reaches the ranker's NIL threshold"
+    if last["decision"] == "ranker_confident":
+        return last, "first stage: confident (selector_below), the selector was not asked"
     # A round's best-of-failed try that then passes IAV is accepted, as in the method.
     if last["decision"] == "iav_pass" or verified(last):
         return last, f"round {last['round']}: {last['decision']}"
@@ -75,3 +80,8 @@ def reselects(attempt: Attempt) -> bool:
 def fails_round(attempt: Attempt) -> bool:
     """The try closes its round without passing its checks: a clue round may follow."""
     return attempt["decision"] in ("icr_best_of_failed", "iav_fail")
+
+
+def awaits_clue(attempt: Attempt) -> bool:
+    """IAV could not run for want of a clue text (and no image encoder): VIF is asked for one."""
+    return attempt["iav_method"] == NO_CLUE

@@ -14,7 +14,9 @@ untrusted, on every route that takes settings or state:
   client's URL) always is;
 - `on_disconnect` defaults to `cancel` for `/runs/wait` and `/runs/stream`, so a run whose
   client has gone stops at its next step (LangGraph's default is `continue`; a client may
-  still ask for it).
+  still ask for it);
+- an MCP `tools/call` (`/mcp`) whose `context` would be refused on `/runs/wait` is answered
+  as a tool error naming the settings (the MCP route would turn the refusal into HTTP 500).
 
 Behind the door, every node of the graph checks the state it is given (`i2cr.graph.guard`).
 """
@@ -45,6 +47,7 @@ CRONS = re.compile(r"^(?:/threads/[^/]+)?/runs/crons(?:/[^/]+)?/?$")
 ASSISTANTS = re.compile(r"^/assistants(?:/[^/]+)?/?$")
 THREAD_STATE = re.compile(r"^/threads/[^/]+/state/?$")
 THREADS = re.compile(r"^/threads/?$")
+MCP = re.compile(r"^/mcp/?$")
 SETTINGS = frozenset(f.name for f in fields(Context))
 HINTS = get_type_hints(Context)
 # What LangGraph itself reads from `configurable`: the thread and checkpoint to run on.
@@ -118,6 +121,19 @@ def check_request(method: str, path: str, body: Any, operator: Context) -> Refus
     return refusal
 
 
+def mcp_tool_error(body: Any, operator: Context) -> dict[str, Any] | None:
+    """The JSON-RPC reply refusing an MCP `tools/call` whose `context` the door refuses."""
+    if not isinstance(body, dict) or body.get("method") != "tools/call":
+        return None
+    params = body.get("params")
+    context = params.get("context") if isinstance(params, dict) else None
+    refusal = _check_payloads([{"context": context}], operator)
+    if refusal is None:
+        return None
+    content = [{"type": "text", "text": refusal.detail}]
+    return {"jsonrpc": "2.0", "id": body.get("id"), "result": {"isError": True, "content": content}}
+
+
 def _check_payloads(payloads: list[Any], operator: Context) -> Refusal | None:
     unknown = sorted({name for payload in payloads for name in unknown_settings(payload)})
     if unknown:
@@ -159,7 +175,12 @@ class RunRequestCheck:
         except ValueError:
             await self.app(scope, replay(raw, receive), send)  # the server reports bad JSON
             return
-        refusal = check_request(method, scope.get("path", ""), body, Context())
+        path = scope.get("path", "")
+        tool_error = mcp_tool_error(body, Context()) if MCP.match(path) else None
+        if tool_error is not None:
+            await send_json(send, 200, tool_error)
+            return
+        refusal = check_request(method, path, body, Context())
         if refusal is not None:
             await send_json(send, refusal.status, {"detail": refusal.detail})
             return

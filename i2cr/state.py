@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Literal, TypedDict
+from typing import Annotated, Literal
 
-from typing_extensions import NotRequired
+from pydantic import Field
+from typing_extensions import NotRequired, TypedDict
 
 
 class Candidate(TypedDict):
@@ -25,9 +26,9 @@ Decision = Literal[
     "icr_best_of_failed",
     "icr_nil",
     "ranker_nil",
+    "ranker_confident",
     "iav_pass",
     "iav_fail",
-    "iav_skipped",
 ]
 
 
@@ -65,21 +66,34 @@ class Attempt(TypedDict):
 
 
 class ClueStep(TypedDict):
-    """What a VIF step produced: the tool, its text, and whether the round ran."""
+    """What a VIF step produced: the tool, its provider, its text and the round that used it.
+
+    `provider` is the one that ran ('auto' resolved; 'auto' itself when no model makes the
+    tool's clue), `seconds` the tool's wall time, `round` the round whose prompt held the text
+    (None when it was empty or the tool could not run: `error` says why).
+    """
 
     tool: str
     provider: str
     text: str
     used: bool
+    seconds: float
+    round: int | None
     error: NotRequired[str]
 
 
 class RankedEntity(TypedDict):
-    """One row of the top-K output."""
+    """One row of the top-K output.
+
+    The answer first (the result's `decided_by` names the rule that chose it), then entities
+    other tries chose, that passed or failed their checks, then candidates.
+    `score` is the first stage's calibrated confidence in the entity (None without one).
+    """
 
     name: str
     qid: str | None
-    source: Literal["passed", "failed", "candidate"]
+    source: Literal["answer", "passed", "failed", "candidate"]
+    score: NotRequired[float | None]
 
 
 class LinkResult(TypedDict):
@@ -88,6 +102,7 @@ class LinkResult(TypedDict):
     entity: str | None
     qid: str | None
     nil: bool
+    confidence: float | None
     decided_by: str
     top_k: list[RankedEntity]
     selector_calls: int
@@ -118,17 +133,46 @@ class InputState:
     """
 
     # Defaulted so that an input without one reaches the retrieve node's clear InputError.
-    mention: str = ""
-    context: str = ""
-    image: str | None = None
-    candidates: list[Candidate] = field(default_factory=list)
-    clues: dict[str, str] = field(default_factory=dict)
-    sample_id: str | None = None
+    mention: Annotated[str, Field(description="The mention to link (required).")] = ""
+    context: Annotated[str, Field(description="The text around the mention.")] = ""
+    image: Annotated[
+        str | None, Field(description="Path (or allowed URL) of the mention's image.")
+    ] = None
+    candidates: Annotated[
+        list[Candidate],
+        Field(description="Entities to choose from; without them the configured KG is searched."),
+    ] = field(default_factory=list)
+    clues: Annotated[
+        dict[str, str],
+        Field(description="Text read from the image, by tool: ocr, caption, dense_caption, tags."),
+    ] = field(default_factory=dict)
+    sample_id: Annotated[str | None, Field(description="An id to trace the run by.")] = None
 
 
 @dataclass(kw_only=True)
 class State(InputState):
-    """Working state: the current round, its exclusions, and the record of every try."""
+    """Working state: the current round, its exclusions, and the record of every try.
+
+    A try's `decision` is the outcome of the last check that ran on it, so its fields agree:
+    `selected` (no check ran: ICR and IAV off), `nil`/`unparsable` (the selector's answer),
+    `icr_pass`/`icr_fail`/`icr_best_of_failed`/`icr_nil` (ICR ran: `icr_passed` says how),
+    `iav_pass`/`iav_fail` (IAV ran: `iav_passed` True/False). A check that could not run
+    leaves the decision to the step before it, with its score and `passed` None:
+    `iav_method` is 'no_clue' when there is neither an image encoder nor a clue text to read,
+    'skipped' when `iav_without_encoder="skip"`.
+
+    A round's outcome follows from the try that closes it (no check that could not run ends
+    it):
+    1. NIL (`nil`, `icr_nil`, `ranker_nil`) ends the run with NIL.
+    2. `icr_fail` selects again in the same round (the entity excluded).
+    3. `iav_pass` answers.
+    4. `iav_fail` and `icr_best_of_failed` (a check failed) go to VIF for the next clue.
+    5. IAV without a clue to read ('no_clue') goes to VIF for one: the next round's IAV reads
+       the image's first clue.
+    6. Otherwise (`icr_pass` or `selected` with IAV off or 'skipped') the try answers.
+    When VIF has no clue left to give, the last round's try answers if every check that ran
+    on it passed; otherwise `fallback` chooses (`outcome.choose`).
+    """
 
     round: int = 0
     clue: str = ""
@@ -138,6 +182,8 @@ class State(InputState):
     image_ok: bool = False
     # The candidates came from the knowledge graph's search, not with the input.
     retrieved: bool = False
+    # The first stage's calibrated confidence in each candidate (empty: it has none).
+    confidences: list[float] = field(default_factory=list)
     attempts: Annotated[list[Attempt], merge_attempts] = field(default_factory=list)
     clue_steps: Annotated[list[ClueStep], append] = field(default_factory=list)
     warnings: Annotated[list[str], append] = field(default_factory=list)

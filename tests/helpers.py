@@ -232,3 +232,20 @@ def write_dump(path, text):
     else:
         path.write_bytes(data)
     return path
+
+
+def assert_fields_agree(attempts: list[dict[str, Any]]) -> None:
+    """Each try's recorded fields say what its decision says (the rules of `i2cr.state.State`):
+    a check's `passed` is set exactly when the decision is that check's, or a later one's."""
+    for a in attempts:
+        decision = a["decision"]
+        ran_iav = decision in ("iav_pass", "iav_fail")
+        assert (a["iav_passed"] is not None) == ran_iav, a
+        assert (a["iav_score"] is not None) == ran_iav, a
+        if ran_iav:
+            assert a["iav_passed"] == (decision == "iav_pass"), a
+            assert a["iav_method"] in ("clip", "clue_text"), a
+        if decision in ("icr_pass", "icr_fail", "icr_best_of_failed", "icr_nil"):
+            assert a["icr_passed"] == (decision == "icr_pass"), a
+        if decision in ("selected", "nil", "unparsable", "ranker_nil"):
+            assert a["icr_passed"] is None and a["iav_method"] in (None, "no_clue", "skipped"), a

@@ -127,7 +127,7 @@ def test_i2cr_link_and_eval_take_engine_ray(scripted, tmp_path, local_ray, capsy
     write_release(dataset, {str(i): sample for i in range(4)})
     evaluation = tmp_path / "evals"
     command = ["eval", "suite", "--dataset", str(dataset), "--config", "first_candidate"]
-    command += ["--orders", "released", "--out", str(evaluation), "--no-progress"]
+    command += ["--orders", "released", "--output", str(evaluation), "--no-progress"]
     assert main([*command, "--engine", "ray", "--workers", "2"]) == 0
     (results,) = evaluation.glob("runs/*/released/first_candidate.jsonl")
     assert sorted(r["id"] for r in records(results)) == ["0", "1", "2", "3"]

@@ -36,11 +36,33 @@ def test_bad_settings_are_clear_errors(monkeypatch, env, value, message):
 
 
 def test_clue_providers_default_and_overrides():
+    assert Context().provider_for("ocr") == "auto"
     context = Context(clue_providers="carried,ocr=rapidocr")
     assert context.provider_for("ocr") == "rapidocr"
     assert context.provider_for("tags") == "carried"
-    with pytest.raises(ValueError, match="unknown tool"):
-        Context(clue_providers="smell=nose")
+    assert Context(clue_providers="tags=efficientnet").provider_for("ocr") == "auto"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("rapidocr,efficientnet", "'efficientnet' is a bare provider after the first entry"),
+        ("rapidocr", "the default provider rapidocr does not make caption, dense_caption, tags"),
+        ("smell=nose", "'smell' is no clue tool"),
+        ("carried,ocr=tesseract", "'tesseract' is no provider"),
+        ("ocr=efficientnet", "efficientnet does not make ocr clues"),
+        (" , ", "it names no provider"),
+    ],
+)
+def test_a_malformed_clue_providers_names_the_accepted_form(value, problem):
+    with pytest.raises(SettingError) as error:
+        Context(clue_providers=value)
+    assert problem in str(error.value)
+    assert "the accepted form is a default provider first, then 'tool=provider'" in str(error.value)
+
+
+def test_a_bare_single_tool_provider_is_accepted_when_it_is_the_only_tool():
+    assert Context(clue_providers="rapidocr", clue_order="ocr").provider_for("ocr") == "rapidocr"
 
 
 @pytest.mark.parametrize(
@@ -65,7 +87,8 @@ def test_values_as_text_or_json_become_the_field_type(settings, expected):
     [
         (
             {"ranker": "foo"},
-            r"ranker='foo' must be one of \['none', 'embedder', 'dim', 'cross_encoder'\]",
+            r"ranker='foo' must be one of \['none', 'embedder', 'dim', 'cross_encoder', "
+            r"'combined'\]",
         ),
         ({"alpha": "abc"}, "alpha='abc' is not a number"),
         ({"alpha": float("nan")}, "alpha=nan must be a finite number"),

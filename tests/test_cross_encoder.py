@@ -8,20 +8,25 @@ import pytest
 import torch
 
 from i2cr.context import Context
-from i2cr.cross_encoder import ranker as ranker_module
-from i2cr.cross_encoder.model import WEIGHTS_FILE, CrossEncoderConfig, load_model, save_model
-from i2cr.cross_encoder.nil import learn_threshold
-from i2cr.cross_encoder.ranker import (
+from i2cr.datasets import Sample, load_release
+from i2cr.errors import SettingError
+from i2cr.evals.baselines import FirstStageRanking
+from i2cr.graph import graph
+from i2cr.rankers.cross_encoder import ranker as ranker_module
+from i2cr.rankers.cross_encoder.model import (
+    WEIGHTS_FILE,
+    CrossEncoderConfig,
+    load_model,
+    save_model,
+)
+from i2cr.rankers.cross_encoder.nil import learn_threshold
+from i2cr.rankers.cross_encoder.ranker import (
     CrossEncoderRanker,
     load_cross_encoder,
     save_nil_threshold,
     shipped_weights,
 )
-from i2cr.cross_encoder.train import TrainSettings, top1, train
-from i2cr.datasets import Sample, load_release
-from i2cr.errors import SettingError
-from i2cr.evals.baselines import CrossEncoderRanking
-from i2cr.graph import graph
+from i2cr.rankers.cross_encoder.train import TrainSettings, top1, train
 
 WORDS = ["jazz", "saxophone", "novel", "author", "governor", "budget", "senate", "thriller"]
 
@@ -209,10 +214,12 @@ def test_the_nil_rule_stays_quiet_above_its_threshold_or_without_allow_nil(
 
 def test_ranker_alone_baseline_ranks_and_says_nil(mention, stub):
     stub(TABLE, nil_threshold=5.0)
-    ranked = CrossEncoderRanking().invoke(mention, context=Context(ranker="cross_encoder"))
+    ranked = FirstStageRanking("cross_encoder").invoke(
+        mention, context=Context(ranker="cross_encoder")
+    )
     assert [r["name"] for r in ranked["result"]["top_k"]][:2] == ["Ed Rendell", "Don Rendell"]
     assert not ranked["result"]["nil"]
-    nil = CrossEncoderRanking().invoke(
+    nil = FirstStageRanking("cross_encoder").invoke(
         mention, context=Context(ranker="cross_encoder", ranker_nil=True, allow_nil=True)
     )
     assert nil["result"]["nil"] and nil["result"]["entity"] is None
@@ -255,8 +262,9 @@ def test_scores_follow_the_candidates_in_any_order(trained):
 
 
 def test_dim_blend_reorders_by_both_rankers(mention, stub, monkeypatch):
-    from i2cr.dim import ranker as dim_ranker
-    from i2cr.ranking import first_stage_scores, rank_candidates, standardised
+    from i2cr.rankers.dim import ranker as dim_ranker
+    from i2cr.rankers.fitting import standard_scores
+    from i2cr.ranking import first_stage_scores, rank_candidates
 
     stub(TABLE)
 
@@ -272,12 +280,14 @@ def test_dim_blend_reorders_by_both_rankers(mention, stub, monkeypatch):
     monkeypatch.setattr(dim_ranker, "load_ranker", lambda folder="": Dim())
     query = Sample(id="", **{k: mention[k] for k in ("mention", "context", "candidates", "clues")})
     alone = Context(ranker="cross_encoder")
-    assert rank_candidates(alone, query)[0]["name"] == "Ed Rendell"
+    assert rank_candidates(alone, query).candidates[0]["name"] == "Ed Rendell"
     blended = Context(ranker="cross_encoder", ranker_dim_weight=0.8)
-    assert rank_candidates(blended, query)[0]["name"] == "Ruth Rendell"
+    assert rank_candidates(blended, query).candidates[0]["name"] == "Ruth Rendell"
     expected = [
         0.2 * a + 0.8 * b
-        for a, b in zip(standardised([0.5, 4.0, 1.0]), standardised([9.0, 0.0, 1.0]), strict=True)
+        for a, b in zip(
+            standard_scores([0.5, 4.0, 1.0]), standard_scores([9.0, 0.0, 1.0]), strict=True
+        )
     ]
     assert first_stage_scores(blended, query) == pytest.approx(expected)
-    assert standardised([2.0, 2.0]) == [0.0, 0.0]
+    assert list(standard_scores([2.0, 2.0])) == [0.0, 0.0]

@@ -12,11 +12,11 @@ import torch
 
 from i2cr import graph
 from i2cr.datasets import Sample
-from i2cr.dim import features as dim_features
-from i2cr.dim.features import Features, embed_cached, featurize
-from i2cr.dim.model import DimConfig, DimFusion, n_pair_loss
-from i2cr.dim.ranker import DimRanker, load_model, load_ranker, save_model
-from i2cr.dim.train import TrainSettings, top_k_accuracy, train
+from i2cr.rankers.dim import features as dim_features
+from i2cr.rankers.dim.features import Features, embed_cached, featurize
+from i2cr.rankers.dim.model import DimConfig, DimFusion, n_pair_loss
+from i2cr.rankers.dim.ranker import DimRanker, load_model, load_ranker, save_model
+from i2cr.rankers.dim.train import TrainSettings, top_k_accuracy, train
 
 PEOPLE = [
     {
@@ -222,7 +222,7 @@ def test_image_token_uses_clip_features_when_an_encoder_is_configured(tmp_path):
 
 
 def test_run_summary_compares_runs_on_the_rows_they_share(tmp_path):
-    from i2cr.dim.evaluate import summarize_runs
+    from i2cr.rankers.dim.evaluate import summarize_runs
 
     def record(row_id, answer, calls):
         result = {"entity": answer, "qid": None, "selector_calls": calls}

@@ -155,3 +155,20 @@ def test_fallback_rules_are_scored_from_the_same_records():
     )
     assert fallback_top1([r], "text_only")["hits"] == 0
     assert fallback_top1([r], "best_score")["hits"] == 1
+
+
+def test_calibration_reports_the_error_of_the_answers_confidence():
+    def sure(confidence, right, rid):
+        out = record("Ed", ["Ed" if right else "Ruth", "Don"], rid=rid, calls=0)
+        out["result"]["confidence"] = confidence
+        return out
+
+    # Said 0.9 and right 9 times out of 10; said 0.55 and right half the time.
+    records = [sure(0.9, i < 9, f"a{i}") for i in range(10)]
+    records += [sure(0.55, i < 5, f"b{i}") for i in range(10)]
+    summary = summarize(records)
+    assert summary["calibration"]["answers"] == 20
+    assert summary["calibration"]["ece"] == pytest.approx(0.025)
+    assert [b["answers"] for b in summary["calibration"]["reliability"]] == [10, 10]
+    assert summary["selector_asked"] == 0
+    assert "calibration" not in summarize([record("Ed", ["Ed"])])

@@ -13,7 +13,7 @@ from i2cr import graph
 from i2cr.cli import main
 from i2cr.context import Context
 from i2cr.datasets import Sample, load_release
-from i2cr.evals.baselines import EmbedderRanking
+from i2cr.evals.baselines import FirstStageRanking
 from i2cr.evals.configs import BY_NAME, SUITES, resolve_configs
 from i2cr.evals.metrics import cost
 from i2cr.evals.runner import (
@@ -65,7 +65,8 @@ def request(tmp_path: Path, dataset: Path, spec: str, names: list[str], **kw: An
         dataset=dataset,
         configs=resolve_configs(None, names),
         out=tmp_path / "evals",
-        settings={"selector": spec},
+        # The runner's mechanics behind the cheapest first stage, which asks the selector always.
+        settings={"selector": spec, "ranker": "embedder"},
         progress=False,
         command="i2cr eval suite --test",
         **kw,
@@ -227,8 +228,10 @@ def test_all_clues_in_one_round(scripted, scores, mention):
 
 
 def test_embedder_baseline_breaks_ties_by_the_given_order(monkeypatch):
-    monkeypatch.setattr("i2cr.ranking.cosine", lambda spec, left, rights, **_: [0.2, 0.7, 0.7])
-    out = EmbedderRanking().invoke(
+    monkeypatch.setattr(
+        "i2cr.rankers.signals.cosine", lambda spec, left, rights, **_: [0.2, 0.7, 0.7]
+    )
+    out = FirstStageRanking("embedder").invoke(
         {"mention": "Rendell", "candidates": CANDIDATES}, context=Context()
     )
     assert [e["name"] for e in out["result"]["top_k"]] == [
@@ -274,7 +277,7 @@ def test_report_is_rebuilt_from_results_alone(tmp_path, capsys):
     register_chat_model("test:report", FakeListChatModel(responses=[ANSWER] * 50))
     run_request(request(tmp_path, dataset, "test:report", ["first_candidate", "tes_only"]))
     out = tmp_path / "evals"
-    assert main(["eval", "--report", "--out", str(out)]) == 0
+    assert main(["eval", "--report", "--output", str(out)]) == 0
     report = (out / "RESULTS.md").read_text()
     # Ed Rendell is candidate 2 and gold for half the mentions: TES (always Ed) gets 50%.
     assert "| TES only | 6 | 50.0 [" in report
@@ -292,9 +295,9 @@ def test_packed_results_give_the_same_report_and_resume_unpacked(tmp_path, capsy
     with pytest.raises(KeyboardInterrupt):  # tes_only finishes released, stops in shuffled-0
         run_request(request(tmp_path, dataset, "test:pack", ["tes_only"], cache=False))
     out = tmp_path / "evals"
-    assert main(["eval", "--report", "--out", str(out)]) == 0
+    assert main(["eval", "--report", "--output", str(out)]) == 0
     plain = [(out / name).read_bytes() for name in ("RESULTS.md", "results.json")]
-    assert main(["eval", "--compress", "--out", str(out)]) == 0
+    assert main(["eval", "--compress", "--output", str(out)]) == 0
     runs = out / "runs/toy_dev"
     assert sorted(p.name for p in runs.glob("*/tes_only.jsonl*")) == ["tes_only.jsonl.gz"] * 2
     assert [(out / name).read_bytes() for name in ("RESULTS.md", "results.json")] == plain
@@ -304,7 +307,7 @@ def test_packed_results_give_the_same_report_and_resume_unpacked(tmp_path, capsy
     assert sorted(ids(runs / "shuffled-0/tes_only.jsonl")) == [f"s{i}" for i in range(6)]
     assert len(ids(runs / "released/tes_only.jsonl")) == 6
     (runs / "released/tes_only.jsonl").with_suffix(".jsonl.gz").write_bytes(b"")
-    assert main(["eval", "--report", "--out", str(out)]) != 0
+    assert main(["eval", "--report", "--output", str(out)]) != 0
     assert "tes_only.jsonl.gz and its plain .jsonl both exist" in capsys.readouterr().err
 
 
@@ -313,7 +316,7 @@ def test_sweep_runs_the_grid_on_dev_and_reports_the_choice(tmp_path, scores):
     dataset = write_dataset(tmp_path, count=4)
     register_chat_model("test:sweep", FakeListChatModel(responses=[ANSWER] * 200))
     out = tmp_path / "evals"
-    argv = ["eval", "sweep", "--dataset", str(dataset), "--out", str(out), "--orders", "0"]
+    argv = ["eval", "sweep", "--dataset", str(dataset), "--output", str(out), "--orders", "0"]
     argv += ["--alpha", "0.5,0.7", "--beta-text", "0.3", "--set", "selector=test:sweep"]
     assert main(argv) == 0
     report = (out / "RESULTS.md").read_text()

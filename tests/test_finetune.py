@@ -295,7 +295,7 @@ def test_cli_builds_data_and_trains(
     data = tmp_path / "data.jsonl"
     assert main(["finetune", "data", "--dataset", str(release), "--output", str(data)]) == 0
     assert "from 5 of 6 samples" in capsys.readouterr().out
-    args = ["finetune", "train", "--data", str(data), "--output", str(tmp_path / "a")]
+    args = ["finetune", "train", "--input", str(data), "--output", str(tmp_path / "a")]
     args += ["--base", tiny_base, "--epochs", "0.5", "--grad-accum", "2", "--top-layers", "1"]
     assert main(args) == 0
     saved = json.loads((tmp_path / "a" / "adapter_config.json").read_text())

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from helpers import assert_fields_agree
 
 from i2cr import graph
 from i2cr.errors import InputError
+from i2cr.tools.choice import NO_IMAGE
 
 ED = "<|ANSWER|>: 2. Ed Rendell"
 RUTH = "<|ANSWER|>: Ruth Rendell"
@@ -14,7 +16,9 @@ HIGH = {"Ruth": 0.9, "Ed": 0.9, "Don": 0.9}
 
 
 def run(mention, context):
-    return graph.invoke(mention, context=context)
+    out = graph.invoke(mention, context=context)
+    assert_fields_agree(out["attempts"])
+    return out
 
 
 def decisions(out):
@@ -143,7 +147,7 @@ def test_all_clues_spent_uses_the_fallback_rule(scripted, scores, mention, fallb
     assert out["result"]["decided_by"].startswith(f"fallback {fallback}")
     top = [e["name"] for e in out["result"]["top_k"]]
     assert top[0] == expected and set(top) == {"Ruth Rendell", "Ed Rendell", "Don Rendell"}
-    assert out["result"]["top_k"][0]["source"] == "failed"
+    assert out["result"]["top_k"][0]["source"] == "answer"
 
 
 def test_nil_answer_ends_the_run(scripted, scores, mention):
@@ -221,22 +225,45 @@ def test_missing_image_is_reported_and_iav_uses_clue_text(scripted, scores, ment
     assert out["attempts"][0]["iav_method"] == "clue_text"
 
 
-def test_no_image_and_no_clues_skips_iav(scripted, scores, mention):
+def test_no_image_and_no_clues_asks_vif_then_the_icr_answer_stands(scripted, scores, mention):
     _, context = scripted(ED)
     scores(icr=HIGH)
     out = run({**mention, "clues": {}}, context)
-    assert out["attempts"][0]["iav_method"] == "skipped"
-    assert out["attempts"][0]["decision"] == "iav_skipped"
+    tried = out["attempts"][0]
+    assert (tried["decision"], tried["icr_passed"]) == ("icr_pass", True)
+    assert (tried["iav_method"], tried["iav_score"], tried["iav_passed"]) == ("no_clue", None, None)
+    assert [(s["tool"], s["provider"], s.get("error")) for s in out["clue_steps"]] == [
+        ("ocr", "rapidocr", NO_IMAGE),
+        ("caption", "auto", NO_IMAGE),
+        ("dense_caption", "auto", NO_IMAGE),
+        ("tags", "efficientnet", NO_IMAGE),
+    ]
     assert out["result"]["entity"] == "Ed Rendell"
-    assert out["clue_steps"] == []
+    assert out["result"]["decided_by"] == "round 0: icr_pass"
+    assert out["warnings"] == []
 
 
 def test_iav_skip_setting_accepts_icr_answer(scripted, scores, mention):
     _, context = scripted(ED, iav_without_encoder="skip")
     scores(icr=HIGH, iav={"Ruth": 0.0, "Ed": 0.0, "Don": 0.0})
     out = run(mention, context)
-    assert out["attempts"][0]["decision"] == "iav_skipped"
+    assert decisions(out) == [(0, 0, "Ed Rendell", "icr_pass")]
+    assert out["attempts"][0]["iav_method"] == "skipped"
     assert out["result"]["selector_calls"] == 1
+    assert out["clue_steps"] == []
+
+
+def test_iav_skip_setting_sends_a_failed_icr_round_to_vif(scripted, scores, mention):
+    _, context = scripted(
+        RUTH, ED, iav_without_encoder="skip", max_reselect=0, clue_order="caption"
+    )
+    scores(icr={"Ruth": 0.1, "Ed": 0.9, "Don": 0.1})
+    out = run(mention, context)
+    assert decisions(out) == [
+        (0, 0, "Ruth Rendell", "icr_best_of_failed"),
+        (1, 0, "Ed Rendell", "icr_pass"),
+    ]
+    assert out["result"]["decided_by"] == "round 1: icr_pass"
 
 
 def test_icr_switched_off(scripted, scores, mention):
@@ -280,7 +307,7 @@ def test_checked_top_k_puts_passed_before_failed_then_candidates(scripted, score
     scores(icr={"Ruth": 0.1, "Ed": 0.1, "Don": 0.9}, iav=HIGH)
     out = run(mention, context)
     assert [(e["name"], e["source"]) for e in out["result"]["top_k"]] == [
-        ("Don Rendell", "passed"),
+        ("Don Rendell", "answer"),
         ("Ruth Rendell", "failed"),
         ("Ed Rendell", "candidate"),
     ]
@@ -291,7 +318,7 @@ def test_first_stage_top_k_keeps_the_candidate_order_after_the_answer(scripted, 
     scores(icr={"Ruth": 0.1, "Ed": 0.1, "Don": 0.9}, iav=HIGH)
     out = run(mention, context)
     assert [(e["name"], e["source"]) for e in out["result"]["top_k"]] == [
-        ("Don Rendell", "passed"),
+        ("Don Rendell", "answer"),
         ("Ruth Rendell", "candidate"),
         ("Ed Rendell", "candidate"),
     ]

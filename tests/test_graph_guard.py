@@ -47,6 +47,8 @@ def test_a_command_within_the_limits_runs_from_the_node_it_names(scripted, menti
         ("candidates", "many", "max_candidates"),
         ("clue", "a man " * 10_000, "max_clue_chars"),
         ("excluded", [7], "excluded must list candidate positions"),
+        ("confidences", [1.0, 7.0, 0.0], "confidences must be probabilities"),
+        ("confidences", [0.9], "confidences must be probabilities, one per candidate"),
     ],
 )
 def test_state_written_as_retrieve_is_checked_before_the_next_node(

@@ -74,8 +74,8 @@ def test_kg_build_over_a_damaged_store_rebuilds_it_in_place(store, entities, cap
 
 
 def test_kg_search_refuses_a_negative_k(store, capsys):
-    assert main(["kg", "search", str(store), "Rendell", "-k", "-1"]) != 0
-    assert "-k must be at least 1, got -1" in capsys.readouterr().err
+    assert main(["kg", "search", str(store), "Rendell", "--set", "k=-1"]) != 0
+    assert "k must be at least 1, got -1" in capsys.readouterr().err
 
 
 def test_an_sqlite_file_that_is_no_store_says_so(tmp_path):

@@ -85,7 +85,7 @@ def test_cli_builds_searches_and_enriches(scripted, tmp_path, capsys):
     store = tmp_path / "kg.sqlite"
     assert main(["kg", "build", str(store), "--entities", str(source)]) == 0
     assert "3 entities" in capsys.readouterr().out
-    assert main(["kg", "search", str(store), "Ed Rendel", "-k", "1", "--json"]) == 0
+    assert main(["kg", "search", str(store), "Ed Rendel", "--set", "k=1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["qid"] == "Q2"
     _, context = scripted("a summary", "a brief")
     command = ["kg", "enrich", str(store), "--set", f"selector={context.selector}"]

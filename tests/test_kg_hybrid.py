@@ -120,7 +120,12 @@ def test_hybrid_search_needs_the_prior_tables(tmp_path):
 
 
 def test_kg_search_hybrid_on_the_command_line(store, capsys):
-    assert main(["kg", "search", str(store), "the prez", "-k", "1", "--retrieval", "hybrid"]) == 0
+    assert (
+        main(
+            ["kg", "search", str(store), "the prez", "--set", "k=1", "--set", "kg_retrieval=hybrid"]
+        )
+        == 0
+    )
     assert "Barack Obama (Q76)" in capsys.readouterr().out
 
 
@@ -132,7 +137,7 @@ def prefer_ehud_barak(monkeypatch):
     def cosine(spec, left, rights, **settings):
         return [0.9 if text.startswith("Ehud Barak") else 0.1 for text in rights]
 
-    monkeypatch.setattr("i2cr.ranking.cosine", cosine)
+    monkeypatch.setattr("i2cr.rankers.signals.cosine", cosine)
 
 
 def test_the_embedder_ranker_keeps_the_kg_search_order_of_retrieved_candidates(

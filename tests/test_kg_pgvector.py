@@ -100,7 +100,7 @@ def test_the_cli_and_the_graph_take_dense_candidates_from_postgres(
     assert main(["kg", "embed", url]) == 0
     capsys.readouterr()
     said = "the 44th president, in office from 2009 to 2017"
-    search = ["kg", "search", url, "POTUS", "-k", "1", "--retrieval", "hybrid"]
+    search = ["kg", "search", url, "POTUS", "--set", "k=1", "--set", "kg_retrieval=hybrid"]
     assert main([*search, "--context", said]) == 0
     assert capsys.readouterr().out.startswith(" 1. Barack Obama (Q76)")
     scores(icr={"": 0.9}, iav={"": 0.9})

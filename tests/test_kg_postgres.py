@@ -184,7 +184,7 @@ def test_the_cli_builds_and_searches_by_url(tmp_path, url, capsys):
     source = write_jsonl(tmp_path / "entities.jsonl", ENTITIES)
     assert main(["kg", "build", url, "--entities", str(source)]) == 0
     assert f"{len(ENTITIES)} entities" in capsys.readouterr().out
-    assert main(["kg", "search", url, "Barak Obma", "-k", "2", "--json"]) == 0
+    assert main(["kg", "search", url, "Barak Obma", "--set", "k=2", "--json"]) == 0
     found = json.loads(capsys.readouterr().out)
     assert found[0] == {"name": "Barack Obama", "desc": "44th president of the USA", "qid": "Q76"}
 
@@ -371,7 +371,8 @@ def test_a_server_without_pgvector_refuses_dense_and_still_serves_hybrid_search(
     line = error_line(capsys, "kg", "embed", url)
     assert "has no pgvector (extension 'vector'), which dense retrieval needs" in line
     assert "install pgvector on the server" in line
-    assert main(["kg", "search", url, "Barak Obma", "-k", "3", "--retrieval", "hybrid"]) == 0
+    search = ["kg", "search", url, "Barak Obma", "--set", "k=3", "--set", "kg_retrieval=hybrid"]
+    assert main(search) == 0
     assert capsys.readouterr().out.splitlines()[0].startswith(" 1. Barack Obama (Q76)")
     assert open_hybrid(url, "minilm").sources == ("alias", "fuzzy")
 

@@ -34,6 +34,7 @@ server = Starlette(
         Route("/runs/crons/{cron}", echo, methods=["PATCH"]),
         Route("/assistants/{assistant}", echo, methods=["PATCH"]),
         Route("/store/items", echo, methods=["PUT"]),
+        Route("/mcp", echo, methods=["POST"]),
     ]
 )
 client = TestClient(RunRequestCheck(server))
@@ -135,3 +136,40 @@ def test_thread_state_writes_are_refused_unless_the_operator_allows_them(monkeyp
 def test_a_webhook_is_refused():
     reply = client.post("/runs", json={**RUN, "webhook": "http://169.254.169.254/latest"})
     assert reply.status_code == 403 and "webhook" in reply.json()["detail"]
+
+
+def mcp_call(context: dict) -> dict:
+    arguments = {"mention": "Ed Rendell"}
+    params = {"name": "i2cr", "arguments": arguments, "context": context}
+    return {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": params}
+
+
+def test_an_mcp_call_setting_an_operator_setting_is_a_tool_error_naming_it():
+    reply = client.post("/mcp", json=mcp_call({"kg": "/etc/passwd", "alpha": 0.4}))
+    assert reply.status_code == 200
+    answer = reply.json()
+    assert answer["id"] == 7 and answer["result"]["isError"] is True
+    assert "cannot set kg" in answer["result"]["content"][0]["text"]
+
+
+def test_an_mcp_call_with_a_misspelt_setting_is_a_tool_error_naming_it():
+    answer = client.post("/mcp", json=mcp_call({"alpah": 0.3})).json()
+    assert answer["result"]["isError"] is True
+    assert "unknown context settings ['alpah']" in answer["result"]["content"][0]["text"]
+
+
+def test_an_mcp_call_with_run_settings_and_other_mcp_messages_pass_unchanged():
+    call = mcp_call({"alpha": 0.4})
+    assert client.post("/mcp", json=call).json()["received"] == call
+    listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    assert client.post("/mcp", json=listing).json()["received"] == listing
+
+
+def test_the_graph_input_schema_generates_with_described_fields_for_mcp_clients():
+    from i2cr.graph import graph
+
+    schema = graph.get_input_jsonschema()
+    fields = schema["properties"]
+    assert {"mention", "context", "image", "candidates", "clues"} <= set(fields)
+    assert all(field.get("description") for field in fields.values())
+    assert schema["$defs"]["Candidate"]["required"] == ["name", "desc"]

@@ -89,10 +89,12 @@ def test_damaged_cache_file_counts_as_a_miss(tmp_path):
 
 def test_tool_in_a_graph_run_follows_the_run_context(scripted, scores, monkeypatch, tmp_path):
     from i2cr import graph
+    from i2cr.context.kinds import CLUE_PROVIDERS
     from i2cr.tools import PROVIDERS
 
     counting = CountingTool(name="tags", description="size")
     monkeypatch.setitem(PROVIDERS, "counting-run", lambda kind: counting)
+    monkeypatch.setitem(CLUE_PROVIDERS, "counting-run", ("tags",))
     scores(icr={"Ruth": 0.9, "Ed": 0.9, "Don": 0.9}, iav={"Ruth": 0.1, "Ed": 0.1, "Don": 0.1})
     cache_dir = tmp_path / "run-cache"
     _, context = scripted(

@@ -9,6 +9,7 @@ import matplotlib
 import pytest
 
 from i2cr import graph
+from i2cr.tools.choice import NO_IMAGE
 
 PHOTO = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 GRACE = "<|ANSWER|>: 1. Grace Hopper"
@@ -42,7 +43,7 @@ def test_offline_tools_feed_the_vif_rounds(scripted):
     assert {"military uniform", "academic gown", "mortarboard"} & set(
         steps["tags"]["text"].split("; ")
     )
-    assert not steps["caption"]["used"] and not steps["dense_caption"]["used"]  # carried: none
+    assert not steps["caption"]["used"] and not steps["dense_caption"]["used"]  # no model named
     assert [a["clue_tool"] for a in out["attempts"]] == [None, "ocr", "tags"]
     assert all(a["iav_method"] == "clip" for a in out["attempts"])
     assert "COMO HOPPER" in model.prompts[1] and "mention image information" in model.prompts[1]
@@ -57,8 +58,9 @@ def test_truncated_image_runs_without_the_visual_step(scripted, tmp_path):
     out = run({**MENTION, "image": str(broken)}, context)
     assert out["result"]["entity"] == "Grace Hopper"
     assert any("corrupt or truncated" in w for w in out["warnings"])
-    assert out["attempts"][0]["iav_method"] == "skipped"
-    assert out["clue_steps"] == []  # no image, no clues given: IAV skipped, no VIF round
+    assert out["attempts"][0]["iav_method"] == "no_clue"  # no image, no clue: VIF is asked
+    assert {s.get("error") for s in out["clue_steps"]} == {NO_IMAGE}
+    assert out["result"]["rounds"] == 1
 
 
 def test_a_clue_service_that_fails_is_a_warning_of_the_result(scripted, monkeypatch):

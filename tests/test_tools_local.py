@@ -9,7 +9,10 @@ import pytest
 from matplotlib import font_manager
 from PIL import Image, ImageDraw, ImageFont
 
-from i2cr.tools import get_clue_tool
+from i2cr.context import CLUE_TOOLS, Context
+from i2cr.context.kinds import CLUE_PROVIDERS
+from i2cr.tools import PROVIDERS, get_clue_tool
+from i2cr.tools.choice import AUTO, provider_for_input
 from i2cr.tools.imagenet_tags import imagenet_labels, load_efficientnet_lite0, top_labels
 from i2cr.tools.rapidocr import ocr_lines
 
@@ -79,3 +82,26 @@ def test_provider_refuses_a_kind_it_does_not_make(kind, provider):
 def test_unknown_provider_names_the_known_ones():
     with pytest.raises(ValueError, match="unknown clue provider 'tesseract'.*rapidocr"):
         get_clue_tool("ocr", "tesseract")
+
+
+def test_the_setting_accepts_the_providers_the_tools_have():
+    assert set(CLUE_PROVIDERS) == {*PROVIDERS, AUTO}
+    for provider, kinds in CLUE_PROVIDERS.items():
+        if provider != AUTO:
+            assert all(get_clue_tool(kind, provider) for kind in kinds)
+
+
+@pytest.mark.parametrize(
+    ("settings", "carried", "expected"),
+    [
+        ({}, {"ocr": "STOP", "tags": ""}, ["carried", None, None, "efficientnet"]),
+        ({}, {}, ["rapidocr", None, None, "efficientnet"]),
+        ({"hub_models": "caption=./blip"}, {}, ["rapidocr", "hub", None, "efficientnet"]),
+        ({"clue_providers": "auto,caption=azure"}, {}, ["rapidocr", "azure", None, "efficientnet"]),
+        ({"clue_providers": "carried"}, {}, ["carried"] * 4),
+    ],
+)
+def test_auto_takes_the_carried_clue_first_then_an_offline_model(settings, carried, expected):
+    context = Context(**settings)
+    providers = [provider_for_input(tool, context, carried) for tool in CLUE_TOOLS]
+    assert providers == expected

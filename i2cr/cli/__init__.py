@@ -1,4 +1,4 @@
-"""The `i2cr` command: one subcommand module each."""
+"""Link mentions in a multimodal context to knowledge-graph entities (I2CR, ACM MM 2025)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,14 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 
-SUBCOMMANDS = ("link", "eval", "dim", "cross", "kg", "finetune")
+from i2cr.cli.parsing import CommandParser
+from i2cr.cli.terminal import quiet_third_party_output
+
+SUBCOMMANDS = ("link", "eval", "kg", "dim", "cross", "finetune", "settings")
+EPILOG = "`i2cr COMMAND --help` explains a command; `i2cr settings` lists the settings."
 
 
 def subcommand_modules(argv: Sequence[str]) -> list[ModuleType]:
@@ -22,14 +27,38 @@ def subcommand_modules(argv: Sequence[str]) -> list[ModuleType]:
     return [importlib.import_module(f"i2cr.cli.{name}") for name in names]
 
 
+def installed_version() -> str:
+    """The installed package's version ('unknown' when run from a tree that is not installed)."""
+    try:
+        return version("i2cr")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The `i2cr` parser, with the subcommand named in `argv` (all when none is)."""
+    parser = CommandParser(prog="i2cr", description=__doc__, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"i2cr {installed_version()}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", title="commands"
+    )
+    for module in subcommand_modules(argv):
+        module.register(commands)
+    for command in commands.choices.values():
+        command.add_argument(
+            "--verbose",
+            action="store_true",
+            help="show the model libraries' progress bars and load reports",
+        )
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and run the chosen subcommand."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = argparse.ArgumentParser(prog="i2cr", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    for module in subcommand_modules(argv):
-        module.register(commands)
-    args = parser.parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
+    if not args.verbose:
+        quiet_third_party_output()
     try:
         return int(args.run(args) or 0)
     except (ValueError, OSError) as err:  # bad input, settings or files: one line, no traceback

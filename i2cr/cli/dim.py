@@ -7,12 +7,14 @@ import json
 from pathlib import Path
 
 from i2cr.cli.options import (
-    WIKIMEL,
+    add_subset_options,
     candidates_file,
+    clues_from,
     from_args,
     rank_action,
     ranker_command,
 )
+from i2cr.cli.parsing import group, option
 
 HELP = "the DIM fusion ranker: train, rank, evaluation rows and summaries"
 TRAIN_HELP = "train DIM (N-pair loss) and save its weights"
@@ -21,40 +23,56 @@ TRAIN_HELP = "train DIM (N-pair loss) and save its weights"
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the `dim` subcommand and its actions."""
     actions, train = ranker_command(commands, "dim", run_train, HELP, TRAIN_HELP)
-    train.add_argument(
-        "--dev", default=str(WIKIMEL / "wikimel_dev.json"), help="epoch selection set"
+    data = group(train, "data")
+    option(
+        data,
+        "--dev-dataset",
+        "--dev",
+        required=True,
+        help="dataset file the best epoch is chosen on",
     )
-    train.add_argument("--embedder", default="minilm", help="sentence-transformers embedder")
-    train.add_argument("--image-model", default="", help="open_clip model for an image token")
-    train.add_argument("--image-pretrained", default="", help="open_clip pretrained tag or path")
-    train.add_argument("--image-dir", help="folder of the datasets' images")
-    train.add_argument("--d-model", type=int, default=128)
-    train.add_argument("--heads", type=int, default=4)
-    train.add_argument("--dropout", type=float, default=0.1)
-    train.add_argument("--epochs", type=int, default=30)
-    train.add_argument("--lr", type=float, default=1e-3)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--weight-decay", type=float, default=1e-4)
-    train.add_argument("--seed", type=int, default=0)
+    data.add_argument("--image-dir", help="folder of the datasets' images")
+    model = train.add_argument_group("model")
+    model.add_argument("--embedder", default="minilm", help="sentence-transformers embedder")
+    model.add_argument("--image-model", default="", help="open_clip model for an image token")
+    model.add_argument("--image-pretrained", default="", help="open_clip pretrained tag or path")
+    model.add_argument("--d-model", type=int, default=128, help="width of the fusion layers")
+    model.add_argument("--heads", type=int, default=4, help="attention heads")
+    model.add_argument("--dropout", type=float, default=0.1, help="dropout of the fusion layers")
+    training = train.add_argument_group("training")
+    training.add_argument("--epochs", type=int, default=30, help="passes over the training set")
+    option(
+        training,
+        "--learning-rate",
+        "--lr",
+        dest="lr",
+        type=float,
+        default=1e-3,
+        help="AdamW learning rate",
+    )
+    training.add_argument("--batch-size", type=int, default=64, help="mentions per step")
+    training.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
+    training.add_argument("--seed", type=int, default=0, help="initialisation and data order")
     rank = rank_action(
         actions,
         run_rank,
-        help="rank one mention's candidates, or report top-1/3/5 on a dataset",
-        dataset_help="report DIM and baselines on this release-format file",
-        caption=("--cue", "the image caption (DIM's expert cue)"),
+        help="rank one mention's candidates, or report top-1/3/5 against baselines on a dataset",
+        old_caption="--cue",
     )
-    rank.add_argument("--image", help="the mention image (models with an image token)")
-    rank.add_argument("--image-dir", help="folder of the dataset's images")
-    rank.add_argument("--shuffle-seed", type=int, default=0, help="seed of the shuffled order")
-    rank.add_argument("--size", type=int, help="report on a seeded subset of this size")
-    rank.add_argument("--seed", type=int, default=0, help="subset seed")
+    mention = group(rank, "one mention")
+    mention.add_argument("--image", help="the mention image (models with an image token)")
+    data = group(rank, "a dataset")
+    data.add_argument("--image-dir", help="folder of the dataset's images")
+    data.add_argument("--shuffle-seed", type=int, default=0, help="seed of the shuffled order")
+    add_subset_options(data, old_size="--size", old_seed="--seed")
 
-    rows = actions.add_parser("rows", help="write a seeded subset as graph-input JSONL")
-    rows.add_argument("--dataset", required=True, help="a release-format file")
-    rows.add_argument("--size", type=int, help="subset size (default: every sample)")
-    rows.add_argument("--seed", type=int, default=0, help="subset seed")
-    rows.add_argument("--shuffle-seed", type=int, help="shuffle the candidates with this seed")
-    rows.add_argument("--output", required=True, help="JSONL file for `i2cr link --input`")
+    rows = actions.add_parser("rows", help="write a seeded subset as input JSONL for i2cr link")
+    source = rows.add_argument_group("data")
+    source.add_argument("--dataset", required=True, help="a dataset file (release format)")
+    add_subset_options(source, old_size="--size", old_seed="--seed")
+    source.add_argument("--shuffle-seed", type=int, help="shuffle the candidates with this seed")
+    output = rows.add_argument_group("output")
+    output.add_argument("--output", required=True, help="JSONL file for `i2cr link --input`")
     rows.set_defaults(run=run_rows)
 
     runs = actions.add_parser("runs", help="accuracy and selector calls of graph results")
@@ -65,14 +83,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run_train(args: argparse.Namespace) -> int:
     """Featurize (cached), train, report the best dev epoch and save."""
     from i2cr.datasets import load_release
-    from i2cr.dim.features import cache_dir, featurize
-    from i2cr.dim.model import DimConfig
-    from i2cr.dim.ranker import save_model, shipped_weights
-    from i2cr.dim.train import TrainSettings, train
+    from i2cr.rankers.dim.features import cache_dir, featurize
+    from i2cr.rankers.dim.model import DimConfig
+    from i2cr.rankers.dim.ranker import save_model
+    from i2cr.rankers.dim.train import TrainSettings, train
 
     image_encoder = (args.image_model, args.image_pretrained) if args.image_model else None
     sets = []
-    for path in (args.train, args.dev):
+    for path in (args.dataset, args.dev_dataset):
         samples = load_release(path, args.image_dir)
         sets.append(
             featurize(samples, args.embedder, cache=cache_dir(), image_encoder=image_encoder)
@@ -88,12 +106,12 @@ def run_train(args: argparse.Namespace) -> int:
     model, history = train(train_set, dev_set, config, settings)
     best = max(history, key=lambda row: (row["dev_top1"], -row["dev_loss"]))
     metadata = {
-        "train": Path(args.train).name,
-        "dev": Path(args.dev).name,
+        "train": Path(args.dataset).name,
+        "dev": Path(args.dev_dataset).name,
         "settings": vars(settings),
         "best_epoch": best,
     }
-    folder = save_model(model, args.output or shipped_weights(), metadata)
+    folder = save_model(model, args.output, metadata)
     print(f"best epoch {int(best['epoch'])}: dev top-1 {best['dev_top1']:.3f} -> {folder}")
     return 0
 
@@ -101,16 +119,17 @@ def run_train(args: argparse.Namespace) -> int:
 def run_rank(args: argparse.Namespace) -> int:
     """Print one mention's ranking, or the dataset report."""
     from i2cr.datasets.sample import Sample
-    from i2cr.dim.ranker import load_ranker
+    from i2cr.rankers.dim.ranker import load_ranker
 
     ranker = load_ranker(args.weights)
     if args.dataset:
         from i2cr.datasets import load_release
-        from i2cr.dim.evaluate import format_rows, ranking_table
-        from i2cr.dim.features import cache_dir
         from i2cr.evals.runner import choose_subset
+        from i2cr.rankers.dim.evaluate import format_rows, ranking_table
+        from i2cr.rankers.dim.features import cache_dir
 
-        samples = choose_subset(load_release(args.dataset, args.image_dir), args.size, args.seed)
+        samples = load_release(args.dataset, args.image_dir)
+        samples = choose_subset(samples, args.subset, args.subset_seed)
         print(format_rows(ranking_table(ranker.model, samples, args.shuffle_seed, cache_dir())))
         return 0
     candidates = candidates_file(args)
@@ -119,7 +138,7 @@ def run_rank(args: argparse.Namespace) -> int:
         mention=args.mention,
         context=args.context,
         candidates=candidates,
-        clues={"caption": args.cue},
+        clues=clues_from(args.clue),
         image=args.image,
     )
     order = ranker.order(query)
@@ -134,7 +153,7 @@ def run_rows(args: argparse.Namespace) -> int:
     from i2cr.datasets import load_release
     from i2cr.evals.runner import choose_subset, shuffle_candidates
 
-    samples = choose_subset(load_release(args.dataset), args.size, args.seed)
+    samples = choose_subset(load_release(args.dataset), args.subset, args.subset_seed)
     if args.shuffle_seed is not None:
         samples = shuffle_candidates(samples, args.shuffle_seed)
     with Path(args.output).open("w", encoding="utf-8") as sink:
@@ -147,7 +166,7 @@ def run_rows(args: argparse.Namespace) -> int:
 
 def run_runs(args: argparse.Namespace) -> int:
     """Print the paired summary of graph result files."""
-    from i2cr.dim.evaluate import summarize_runs
+    from i2cr.rankers.dim.evaluate import summarize_runs
 
     print(summarize_runs([Path(p) for p in args.results]))
     return 0

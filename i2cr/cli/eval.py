@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from i2cr.cli.options import add_engine_options, add_settings_options, engine_from, settings_from
+from i2cr.cli.options import (
+    add_engine_options,
+    add_settings_options,
+    add_subset_options,
+    engine_from,
+    settings_from,
+)
+from i2cr.cli.parsing import option
 from i2cr.evals.configs import SUITES, resolve_configs
 from i2cr.evals.runner import RunRequest, run_request
 
@@ -15,57 +22,75 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "eval",
         help="evaluate on a dataset: baselines, ablations, report with plots",
-        description="Run evaluation configurations (resumable) and build the report. "
-        "`i2cr eval --report` rebuilds the report from the results without running anything.",
+        description="Run evaluation configurations (resumable) and build the report: "
+        "`i2cr eval suite` and `i2cr eval sweep` run, then report; `i2cr eval --report` "
+        "rebuilds the report from the results without running anything.",
     )
     parser.add_argument("--report", action="store_true", help="only rebuild the report")
     parser.add_argument(
         "--compress",
         action="store_true",
-        help="gzip the finished results files under <out>/runs (.jsonl -> .jsonl.gz; read as "
-        "they are by the report, unpacked by the next run on them), then rebuild the report",
+        help="gzip the finished results files under <output>/runs (.jsonl -> .jsonl.gz; read "
+        "as they are by the report, unpacked by the next run on them), then rebuild the report",
     )
-    parser.add_argument("--out", type=Path, default=Path("evals"), help="evaluation folder")
+    _add_output_option(parser, Path("evals"))
     parser.set_defaults(run=run, eval_command=None)
-    actions = parser.add_subparsers(dest="eval_command")
+    actions = parser.add_subparsers(dest="eval_command", metavar="ACTION")
 
     suite = actions.add_parser("suite", help="run a suite or named configurations, then report")
-    _add_run_options(suite)
-    suite.add_argument(
+    what = suite.add_argument_group("configurations")
+    what.add_argument(
         "--suite", choices=sorted(SUITES), help="configurations: quick, core (Table 3) or paper"
     )
-    suite.add_argument(
+    what.add_argument(
         "--config", action="append", default=[], help="a configuration by name (repeatable)"
     )
+    _add_run_options(suite)
 
     sweep = actions.add_parser("sweep", help="choose alpha, beta(_text) and fallback on dev")
-    _add_run_options(sweep)
-    sweep.add_argument("--alpha", default="0.3,0.4,0.5", help="alpha values, comma-separated")
-    sweep.add_argument(
+    grid = sweep.add_argument_group("grid")
+    grid.add_argument("--alpha", default="0.3,0.4,0.5", help="alpha values, comma-separated")
+    grid.add_argument(
         "--beta-text", default="0.1,0.15,0.2", help="beta_text values (clue-text IAV)"
     )
-    sweep.add_argument("--beta", default="", help="beta values (CLIP IAV, when weights exist)")
+    grid.add_argument("--beta", default="", help="beta values (CLIP IAV, when weights exist)")
+    _add_run_options(sweep)
+
+
+def _add_output_option(parser: argparse.ArgumentParser, default: object) -> argparse._ArgumentGroup:
+    """`--output` (the evaluation folder), with its old spelling `--out`."""
+    output = parser.add_argument_group("output")
+    option(
+        output,
+        "--output",
+        "--out",
+        dest="out",
+        type=Path,
+        default=default,
+        help="evaluation folder: runs/, the report and its plots"
+        + ("" if default is not argparse.SUPPRESS else " (default: evals)"),
+    )
+    return output
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", type=Path, required=True, help="I2CR release-format file")
-    parser.add_argument(
-        "--out", type=Path, default=argparse.SUPPRESS, help="evaluation folder (default evals)"
-    )
-    parser.add_argument("--image-dir", type=Path, help="folder of the dataset's images")
-    parser.add_argument(
+    data = parser.add_argument_group("data")
+    data.add_argument("--dataset", type=Path, required=True, help="dataset file (release format)")
+    data.add_argument("--image-dir", type=Path, help="folder of the dataset's images")
+    data.add_argument(
         "--orders",
         default="released,0",
         help="candidate orders: 'released' and/or shuffle seeds, comma-separated",
     )
-    parser.add_argument("--subset", type=int, help="a seeded random subset of this many mentions")
-    parser.add_argument("--subset-seed", type=int, default=0, help="seed of --subset")
-    parser.add_argument("--workers", type=int, default=1, help="mentions linked at once")
-    add_engine_options(parser)
-    parser.add_argument(
+    add_subset_options(data)
+    output = _add_output_option(parser, argparse.SUPPRESS)
+    output.add_argument("--no-progress", action="store_true", help="no progress bar")
+    batch = parser.add_argument_group("batch")
+    batch.add_argument("--workers", type=int, default=1, help="mentions linked at once")
+    add_engine_options(batch)
+    batch.add_argument(
         "--no-cache", action="store_true", help="do not use the selector-response cache"
     )
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_settings_options(parser)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from tqdm import tqdm
 
 from i2cr.cli.options import add_settings_options, settings_from
+from i2cr.cli.parsing import group, renamed
 from i2cr.datasets import load_dataset
 from i2cr.errors import InputError
 from i2cr.kg import build_store, iter_entities, open_hybrid, open_kg
@@ -36,8 +37,14 @@ CHARS_PER_TOKEN = 3
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add the `kg` subcommand and its actions."""
-    parser = commands.add_parser("kg", help="build, search and enrich a knowledge-graph store")
-    actions = parser.add_subparsers(dest="kg_action", required=True)
+    parser = commands.add_parser(
+        "kg",
+        help="build, search and enrich a knowledge-graph store",
+        description="Build a knowledge-graph store (an SQLite file or a PostgreSQL database) "
+        "from entity JSONL, datasets or a Wikidata dump; search it; embed it for hybrid "
+        "retrieval; enrich its descriptions with a chat model. `--set kg=STORE` links against it.",
+    )
+    actions = parser.add_subparsers(dest="kg_action", required=True, metavar="ACTION")
 
     build = actions.add_parser(
         "build",
@@ -49,24 +56,25 @@ def register(commands: argparse._SubParsersAction) -> None:
         "database (pip install 'i2cr[postgres]'), alias priors included.",
     )
     build.add_argument("store", help="the SQLite file to write, or a postgresql:// URL")
-    build.add_argument("--entities", action="append", default=[], help="entity JSONL file")
-    build.add_argument("--dataset", action="append", default=[], help="dataset file (any format)")
-    build.add_argument(
+    sources = build.add_argument_group("sources")
+    sources.add_argument("--entities", action="append", default=[], help="entity JSONL file")
+    sources.add_argument("--dataset", action="append", default=[], help="dataset file (any format)")
+    sources.add_argument(
         "--wikidata",
         help="Wikidata JSON dump (latest-all.json.gz, .bz2 or .json), streamed into a staging "
         "file first (--staging): a killed import run again continues there",
     )
-    build.add_argument(
+    sources.add_argument(
         "--staging",
         help="the --wikidata staging file (default: STORE.import beside an SQLite store; "
         "DATABASE.wikidata.import in the current folder for a PostgreSQL URL)",
     )
-    build.add_argument(
+    sources.add_argument(
         "--languages",
         default="en",
-        help="label languages kept from --wikidata, first preferred (e.g. en,mul; default en)",
+        help="label languages kept from --wikidata, first preferred (e.g. en,mul)",
     )
-    build.add_argument(
+    sources.add_argument(
         "--priors",
         action="append",
         default=[],
@@ -74,22 +82,30 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     build.set_defaults(run=run_build)
 
-    search = actions.add_parser("search", help="top-k candidates for a mention")
+    search = actions.add_parser(
+        "search",
+        help="top-k candidates for a mention",
+        description="Print the candidates a mention without any gets from the store: the top k "
+        "(--set k=N) by the kg_retrieval setting (--set kg_retrieval=hybrid fuses alias priors "
+        "and the dense index of `i2cr kg embed` with fuzzy names).",
+    )
     search.add_argument(
         "store", help="KG store: file or postgresql:// URL (or entity JSONL, searched exhaustively)"
     )
-    search.add_argument("mention")
-    search.add_argument("-k", type=int, default=10, help="how many candidates")
-    search.add_argument("--json", action="store_true", help="print the candidates as JSON")
-    search.add_argument(
-        "--retrieval",
-        choices=["fuzzy", "hybrid"],
-        default="fuzzy",
-        help="fuzzy names only, or fuzzy + alias priors + dense neighbours fused (dense: when "
-        "`i2cr kg embed` has embedded the store)",
-    )
+    search.add_argument("mention", help="the mention text")
     search.add_argument("--context", default="", help="text around the mention (dense source)")
+    search.add_argument("--json", action="store_true", help="print the candidates as JSON")
     add_settings_options(search)
+    settings = group(search, "settings")
+    renamed(settings, "-k", "--set k=N", "settings", convert="k={}".format, append=True)
+    renamed(
+        settings,
+        "--retrieval",
+        "--set kg_retrieval=fuzzy|hybrid",
+        "settings",
+        convert="kg_retrieval={}".format,
+        append=True,
+    )
     search.set_defaults(run=run_search)
 
     embed = _store_command(
@@ -169,6 +185,7 @@ def run_build(args: argparse.Namespace) -> int:
         summary = postgres.build_postgres_store(bar, args.store, source=source, priors=priors)
         where, grams = postgres.shown_url(args.store), ""
     else:
+        Path(args.store).parent.mkdir(parents=True, exist_ok=True)
         summary = build_store(bar, args.store, source=source, finish=priors.write)
         grams = f"{summary.grams} {grams}"
     if staging:
@@ -185,14 +202,12 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_search(args: argparse.Namespace) -> int:
     """Print the top-k candidates."""
-    if args.k < 1:
-        raise InputError(f"-k must be at least 1, got {args.k}")
-    if args.retrieval == "hybrid":
-        settings = settings_from(args.settings)
+    settings = settings_from(args.settings)
+    if settings.kg_retrieval == "hybrid":
         hybrid = open_hybrid(args.store, settings.embedder, settings.precision)
-        candidates = hybrid.search(args.mention, args.k, context=args.context)
+        candidates = hybrid.search(args.mention, settings.k, context=args.context)
     else:
-        candidates = open_kg(args.store).search(args.mention, args.k)
+        candidates = open_kg(args.store).search(args.mention, settings.k)
     if args.json:
         print(json.dumps(candidates, ensure_ascii=False, indent=2))
         return 0

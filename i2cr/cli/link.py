@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 import json
 from pathlib import Path
 from typing import Any
 
 from i2cr.batch import BatchSummary, link_one, read_jsonl_rows, run_batch, sample_rows
-from i2cr.cli.options import add_engine_options, add_settings_options, engine_from, settings_from
+from i2cr.cli.options import (
+    add_clue_option,
+    add_engine_options,
+    add_settings_options,
+    add_subset_options,
+    clues_from,
+    engine_from,
+    settings_from,
+)
+from i2cr.cli.parsing import renamed
 from i2cr.context import Context
 from i2cr.datasets import load_release, read_release_entries
+from i2cr.datasets.sample import Sample
 from i2cr.errors import InputError
 from i2cr.kg import open_kg
+from i2cr.subsets import seeded_subset
+from i2cr.tools.choice import NO_IMAGE
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,34 +33,44 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "link",
         help="link a mention, or every row of a JSONL or dataset file",
-        description="Link one mention (printed) or many (--output results JSONL, resumable).",
+        description="Link one mention and print its story, or link every row of an --input "
+        "JSONL or a --dataset file into an --output results JSONL (resumable: run the same "
+        "command again after an interruption and it finishes the file).",
     )
-    parser.add_argument("mention", nargs="?", help="the mention text to link")
-    parser.add_argument("--context", default="", help="the text around the mention")
-    parser.add_argument("--image", help="path of the mention image")
-    parser.add_argument("--candidates", help="JSON file: a list of {name, desc, qid}")
-    parser.add_argument(
-        "--clue", action="append", default=[], metavar="TOOL=TEXT", help="a carried clue"
+    mention = parser.add_argument_group("one mention")
+    mention.add_argument("mention", nargs="?", help="the mention text to link")
+    mention.add_argument("--context", default="", help="the text around the mention")
+    mention.add_argument("--image", help="path of the mention image")
+    mention.add_argument("--candidates", help="JSON file: a list of {name, desc, qid}")
+    add_clue_option(mention)
+    files = parser.add_argument_group("many mentions")
+    files.add_argument(
+        "--input", help="JSONL file of inputs, one mention per line (needs --output)"
     )
-    parser.add_argument("--input", help="JSONL file of graph inputs, one mention per line")
-    parser.add_argument("--dataset", help="a dataset file in the I2CR release format")
-    parser.add_argument(
+    files.add_argument(
+        "--dataset",
+        help="a dataset file (I2CR release format): all of it with --output, or one sample (--id)",
+    )
+    files.add_argument("--id", help="link only this sample of --dataset, and print it")
+    add_subset_options(files, what="rows")
+    renamed(files, "--limit", "--subset N (a seeded random subset)", "first_rows", type=int)
+    files.add_argument(
         "--image-dir",
         help="folder of the images: the dataset's image names and relative image paths resolve "
         "inside it, paths leading outside it are refused (it becomes image_root)",
     )
-    parser.add_argument("--id", help="link only this sample of --dataset")
-    parser.add_argument("--limit", type=int, help="link at most this many rows")
-    parser.add_argument("--output", help="results JSONL (batch mode; resumes if it exists)")
-    parser.add_argument("--retry-errors", action="store_true", help="rerun rows that failed")
-    parser.add_argument(
+    output = parser.add_argument_group("output")
+    output.add_argument("--output", help="results JSONL to write (resumes if it exists)")
+    output.add_argument("--retry-errors", action="store_true", help="rerun rows that failed")
+    output.add_argument("--json", action="store_true", help="print the raw JSON record")
+    batch = parser.add_argument_group("batch")
+    batch.add_argument(
         "--workers",
         type=int,
         default=1,
-        help="rows linked at once (threads, or Ray workers with --engine ray; batch mode)",
+        help="rows linked at once (threads, or Ray workers with --engine ray)",
     )
-    parser.add_argument("--json", action="store_true", help="print the raw JSON record")
-    add_engine_options(parser)
+    add_engine_options(batch)
     add_settings_options(parser)
     parser.set_defaults(run=run)
 
@@ -104,33 +125,60 @@ def image_folder(image_dir: str, settings: Context) -> str:
 
 
 def _batch_rows(args: argparse.Namespace) -> tuple[Any, int | None]:
+    """The rows of --input or --dataset, or their subset (an --input file streams whole)."""
+    if args.id:
+        raise InputError("--id links one sample and prints it: leave out --output")
+    first_rows = getattr(args, "first_rows", None)
+    whole = args.subset is None and first_rows is None
+    if args.input and whole:
+        return read_jsonl_rows(args.input), None
     if args.input:
-        rows = read_jsonl_rows(args.input)
-        return itertools.islice(rows, args.limit), args.limit
-    if args.dataset:
-        entries = list(read_release_entries(args.dataset, args.image_dir))[: args.limit]
-        return sample_rows(entries), len(entries)
-    raise InputError("batch mode (--output) needs --input or --dataset")
+        entries: list[Any] = list(read_jsonl_rows(args.input))
+    elif args.dataset:
+        entries = list(read_release_entries(args.dataset, args.image_dir))
+    else:
+        raise InputError("--output writes the results of --input or --dataset: give one")
+    chosen = seeded_subset(
+        entries[:first_rows] if first_rows else entries, args.subset, args.subset_seed
+    )
+    return (chosen if args.input else sample_rows(chosen)), len(chosen)
 
 
 def _single_row(args: argparse.Namespace) -> dict[str, Any]:
+    if args.input:
+        raise InputError("--input links a file of mentions: give --output FILE for the results")
     if args.dataset:
-        samples = load_release(args.dataset, args.image_dir)
-        chosen = [s for s in samples if s.id == args.id] if args.id else samples[:1]
-        if not chosen:
-            raise InputError(f"no sample with id {args.id!r} in {args.dataset}")
-        return chosen[0].graph_input()
+        return _one_sample(args.dataset, args.id, args.image_dir).graph_input()
     if not args.mention:
-        raise InputError("give a mention, or --dataset/--input")
-    clues = dict(c.split("=", 1) for c in args.clue if "=" in c)
+        raise InputError(
+            "give a mention to link (i2cr link MENTION --candidates FILE), or --input/--dataset "
+            "with --output FILE"
+        )
     candidates = json.loads(Path(args.candidates).read_text()) if args.candidates else []
     return {
         "mention": args.mention,
         "context": args.context,
         "image": args.image,
         "candidates": candidates,
-        "clues": clues,
+        "clues": clues_from(args.clue),
     }
+
+
+def _one_sample(dataset: str, sample_id: str | None, image_dir: str | None) -> Sample:
+    """The sample `--id` names, or the only one; without either, how to choose."""
+    samples = load_release(dataset, image_dir)
+    if sample_id:
+        chosen = [s for s in samples if s.id == sample_id]
+        if not chosen:
+            raise InputError(f"no sample with id {sample_id!r} in {dataset}")
+        return chosen[0]
+    if len(samples) == 1:
+        return samples[0]
+    shown = ", ".join(s.id for s in samples[:3]) + (", ..." if len(samples) > 3 else "")
+    raise InputError(
+        f"{dataset} holds {len(samples)} samples: link one with --id ({shown}), "
+        "or all of them with --output FILE"
+    )
 
 
 def describe_summary(summary: BatchSummary, output: str) -> str:
@@ -150,7 +198,7 @@ def describe_summary(summary: BatchSummary, output: str) -> str:
 
 
 def describe(record: dict[str, Any]) -> str:
-    """A person's view of one record: answer, top-K and each try's decision."""
+    """A person's view of one record: answer, top-K, the image's clues and each try's decision."""
     result = record["result"]
     answer = "NIL" if result["nil"] else f"{result['entity']} ({result['qid'] or 'no qid'})"
     lines = [f"entity: {answer}", f"decided by: {result['decided_by']}", "top-k:"]
@@ -158,10 +206,17 @@ def describe(record: dict[str, Any]) -> str:
         f"  {i}. {e['name']} ({e['qid'] or '-'}) [{e['source']}]"
         for i, e in enumerate(result["top_k"], start=1)
     ]
+    # A tool that needs the image says nothing when there is none (a warning says why).
+    steps = [s for s in record["clue_steps"] if s.get("error") != NO_IMAGE]
+    if steps:
+        lines.append("clues:")
+        lines += [f"  {describe_clue(step)}" for step in steps]
     lines.append("rounds:")
     for a in record["attempts"]:
         icr = "-" if a["icr_score"] is None else f"{a['icr_score']:.3f}"
-        iav = "-" if a["iav_score"] is None else f"{a['iav_score']:.3f} ({a['iav_method']})"
+        iav = f"- ({a['iav_method']})" if a["iav_method"] else "-"
+        if a["iav_score"] is not None:
+            iav = f"{a['iav_score']:.3f} ({a['iav_method']})"
         lines.append(
             f"  round {a['round']} try {a['try_index']} clue={a['clue_tool'] or 'none'}: "
             f"{a['entity'] or 'NIL'} [{a['match']}] ICR={icr} IAV={iav} -> {a['decision']}"
@@ -169,3 +224,13 @@ def describe(record: dict[str, Any]) -> str:
     lines += [f"warning: {w}" for w in record["warnings"]]
     lines.append(f"selector calls: {result['selector_calls']}, {record['seconds']:.2f} s")
     return "\n".join(lines)
+
+
+def describe_clue(step: dict[str, Any]) -> str:
+    """One tool's clue: its provider and seconds, its text and the round that used it."""
+    ran = f"{step['tool']} ({step['provider']}, {step['seconds']:.2f} s)"
+    if step.get("error"):
+        return f"{step['tool']} ({step['provider']}): {step['error']}"
+    if not step["text"]:
+        return f"{ran}: nothing found"
+    return f"{ran}: {step['text']!r} -> round {step['round']}"

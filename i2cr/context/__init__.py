@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, fields
 from typing import get_type_hints
 
+from i2cr.context.clue_providers import providers_by_tool
 from i2cr.context.coercion import coerce_setting
 from i2cr.context.kinds import CLUE_TOOLS, ENV_PREFIX, MAX_CANDIDATE_COUNT, RankerKind
 from i2cr.context.method import MethodSettings
@@ -57,12 +58,14 @@ class Context(ServerSettings, MethodSettings, ModelSettings):
             raise SettingError(
                 "icr_rule='ranker_margin' and ranker_nil need ranker='cross_encoder'"
             )
+        if self.nil_below > 0 and self.ranker != "combined":
+            raise SettingError("nil_below reads the first stage's confidence: ranker='combined'")
         unknown = [t for t in self.clue_tool_order if t not in CLUE_TOOLS]
         if unknown:
             raise SettingError(
                 f"clue_order names unknown tools {unknown}; known: {list(CLUE_TOOLS)}"
             )
-        self.provider_for("ocr")
+        providers_by_tool(self.clue_providers, self.clue_tool_order)
 
     @property
     def adapter(self) -> str:
@@ -77,28 +80,22 @@ class Context(ServerSettings, MethodSettings, ModelSettings):
         return [t.strip() for t in self.clue_order.split(",") if t.strip()]
 
     def provider_for(self, tool: str) -> str:
-        """The provider configured for an image-to-text tool."""
-        default, overrides = "carried", {}
-        for part in (p.strip() for p in self.clue_providers.split(",") if p.strip()):
-            if "=" in part:
-                name, provider = (s.strip() for s in part.split("=", 1))
-                if name not in CLUE_TOOLS:
-                    raise SettingError(f"clue_providers names unknown tool {name!r}")
-                overrides[name] = provider
-            else:
-                default = part
-        return overrides.get(tool, default)
+        """The provider configured for an image-to-text tool ('auto' picks one per input)."""
+        return providers_by_tool(self.clue_providers, [tool])[tool]
 
 
 # What touches the server's disk, network, models or shared limits: set by whoever starts the
 # process (environment, CLI, a Context built in Python), never by a server client's run context.
 OPERATOR_SETTINGS = frozenset(f.name for f in fields(Context) if f.metadata["operator"])
+# Operator settings that only a LangGraph server reads: the command line refuses them.
+SERVER_ONLY_SETTINGS = frozenset(f.name for f in fields(Context) if f.metadata["server_only"])
 
 __all__ = [
     "CLUE_TOOLS",
     "ENV_PREFIX",
     "MAX_CANDIDATE_COUNT",
     "OPERATOR_SETTINGS",
+    "SERVER_ONLY_SETTINGS",
     "Context",
     "RankerKind",
     "coerce_setting",

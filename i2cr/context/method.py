@@ -17,8 +17,9 @@ class MethodSettings:
     iav_without_encoder: Literal["text", "skip"] = setting(
         "text",
         "IAV when no image encoder or no image is available: 'text' scores the image's text "
-        "clues against the entity description with the embedder (threshold beta_text); 'skip' "
-        "accepts the ICR answer.",
+        "clues against the entity description with the embedder (threshold beta_text), and "
+        "where there is no clue yet the round asks VIF for one; 'skip' leaves the try to ICR's "
+        "decision (passed: the answer; failed: the next clue round).",
     )
     alpha: float = setting(
         0.5,
@@ -119,15 +120,30 @@ class MethodSettings:
         "alias priors; SQLite or PostgreSQL alike).",
     )
     ranker: RankerKind = setting(
-        "embedder",
-        "First stage before TES: 'cross_encoder' re-orders the candidates by a cross-encoder "
-        "trained on WikiMEL train (i2cr.cross_encoder: mention, context and caption read with "
-        "each entity's name and description), 'dim' with the trained DIM fusion ranker "
-        "(i2cr.dim), 'embedder' by the embedder's cosine of mention and entity text (the first "
-        "stage the shipped SmolLM2 adapter was trained behind); all keep the best ranker_keep. "
-        "Candidates retrieved from the KG keep the search's string and prior signals: "
-        "'embedder' and 'cross_encoder' fuse their order with the search's (reciprocal rank "
-        "fusion). 'none' keeps the given or retrieved order (the paper's setup).",
+        "combined",
+        "First stage before TES (i2cr.rankers): 'combined' weighs every signal (the embedder's "
+        "cosine, DIM, the cross-encoder, name similarity, the image clue's similarity) as "
+        "fitted on WikiMEL val, and gives each candidate a calibrated confidence that the gate "
+        "(`selector_below`) and NIL rule (`nil_below`) read; 'cross_encoder' and 'dim' are the "
+        "trained rankers alone, 'embedder' the embedder's cosine of mention and entity text. "
+        "All keep the best ranker_keep; candidates retrieved from the KG keep the search's "
+        "order too (reciprocal rank fusion, all but 'dim'). 'none' keeps the given or "
+        "retrieved order (the paper's setup).",
+    )
+    selector_below: float = setting(
+        0.9,
+        "Gate of the selector: ask it only when the first stage's calibrated confidence in its"
+        " best candidate is below this, and otherwise answer that candidate with no language "
+        "model at all; a pick of the selector other than the first stage's best is kept only "
+        "when ICR and IAV passed on it. 1 asks on every mention (the paper's method); rankers "
+        "without a confidence always ask. Chosen on WikiMEL val.",
+        between=(0.0, 1.0),
+    )
+    nil_below: float = setting(
+        0.0,
+        "Answer NIL (entity not in the KG) when the answer's calibrated confidence is below "
+        "this; 0 never does. Needs a ranker with a confidence (ranker='combined').",
+        between=(0.0, 1.0),
     )
     ranker_dim_weight: float = setting(
         0.0,

@@ -92,10 +92,14 @@ class ModelSettings:
         operator=True,
     )
     clue_providers: str = setting(
-        "carried",
-        "Provider of each image-to-text tool: a default provider and 'tool=provider' overrides,"
-        " comma-separated (e.g. 'carried,ocr=rapidocr'). 'carried' reads the clues given with "
-        "the input.",
+        "auto",
+        "Provider of each image-to-text tool: a default provider first, then 'tool=provider' "
+        "overrides, comma-separated (e.g. 'carried,ocr=rapidocr'). 'carried' reads the clues "
+        "given with the input (the benchmarks' Azure output); 'auto' takes the input's clue "
+        "for a tool when it carries one, else reads the image with the offline model for the "
+        "tool (ocr: rapidocr, tags: efficientnet) or the hub model hub_models names for it "
+        "(caption, dense_caption); 'rapidocr', 'efficientnet', 'hub' and 'azure' always read "
+        "the image.",
         operator=True,
     )
     hub_models: str = setting(

@@ -86,7 +86,7 @@ class ServerSettings:
         "(`command`: update, goto, resume). Off: such a run is refused with HTTP 403 naming "
         "I2CR_CLIENT_COMMANDS. On, every node still checks the state it is given against the "
         "input limits.",
-        operator=True,
+        server_only=True,
     )
     client_state_writes: bool = setting(
         False,
@@ -94,5 +94,5 @@ class ServerSettings:
         "(POST /threads/{id}/state, threads created with supersteps). Off: refused with HTTP "
         "403 naming I2CR_CLIENT_STATE_WRITES. On, every node still checks the state it is given"
         " against the input limits.",
-        operator=True,
+        server_only=True,
     )

@@ -1,7 +1,8 @@
 """How a setting is declared: its default, its description and the rules on its value.
 
-The rules live on the field (`operator`, `at_least`, `more_than`, `at_most`, `between`), and
-`Context` derives its checks and the list of operator settings from them.
+The rules live on the field (`operator`, `server_only`, `at_least`, `more_than`, `at_most`,
+`between`), and `Context` derives its checks and the lists of operator and server-only settings
+from them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ def setting(
     description: str,
     *,
     operator: bool = False,
+    server_only: bool = False,
     at_least: float | None = None,
     more_than: float | None = None,
     at_most: float | None = None,
@@ -28,12 +30,14 @@ def setting(
     """A settings field with its description and rules.
 
     `operator`: set only by whoever starts the process (environment, CLI, Python), never by a
-    server client's run context; its description says so.
+    server client's run context; its description says so. `server_only`: an operator setting
+    that only a LangGraph server reads, so the command line refuses it.
     """
     rules = {"at_least": at_least, "more_than": more_than, "at_most": at_most, "between": between}
     metadata = {
-        "description": OPERATOR_NOTE + description if operator else description,
-        "operator": operator,
+        "description": OPERATOR_NOTE + description if operator or server_only else description,
+        "operator": operator or server_only,
+        "server_only": server_only,
         **{rule: value for rule, value in rules.items() if value is not None},
     }
     return field(default=default, metadata=metadata)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from i2cr.context import Context
+from i2cr.context import Context, RankerKind
 from i2cr.datasets.sample import Sample
-from i2cr.ranking import best_first, embedder_scores, rank_candidates, ranker_says_nil
+from i2cr.ranking import rank_candidates, ranker_says_nil
 from i2cr.state import Candidate, LinkResult, RankedEntity
 
 
@@ -25,6 +25,7 @@ def _output(
         entity=None if nil else ranked[0]["name"],
         qid=None if nil else ranked[0]["qid"],
         nil=nil,
+        confidence=None,
         decided_by=how,
         top_k=ranked,
         selector_calls=0,
@@ -43,23 +44,6 @@ class FirstCandidate:
         return _output(candidates, list(range(len(candidates))), context.top_k, "first candidate")
 
 
-class EmbedderRanking:
-    """Rank candidates by cosine(mention + context, entity name + description), as ICR scores."""
-
-    def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
-        """Rank the candidates by the embedder's score; ties keep the given order."""
-        candidates = input["candidates"]
-        scores = embedder_scores(
-            context.embedder,
-            input["mention"],
-            input.get("context", ""),
-            candidates,
-            precision=context.precision,
-        )
-        order = best_first(scores)
-        return _output(candidates, order, context.top_k, "embedder ranking")
-
-
 def ranker_query(input: Any) -> Sample:
     """A graph input as what a first-stage ranker reads."""
     return Sample(
@@ -72,24 +56,27 @@ def ranker_query(input: Any) -> Sample:
     )
 
 
-class CrossEncoderRanking:
-    """Rank candidates with the trained cross-encoder; NIL by its rule when `ranker_nil` is on."""
+class FirstStageRanking:
+    """Rank candidates with one first stage alone (`kind`), as the graph's `ranker` would.
+
+    The result carries the ranker's calibrated confidence where it has one; with the
+    cross-encoder, its NIL rule answers NIL when `ranker_nil` is on.
+    """
+
+    def __init__(self, kind: RankerKind) -> None:
+        """A baseline of the ranker registered as `kind` (`i2cr.rankers.RANKERS`)."""
+        self.kind = kind
 
     def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
-        """Rank the candidates by the cross-encoder's score; ties keep the given order."""
-        settings = replace(context, ranker="cross_encoder", ranker_keep=len(input["candidates"]))
+        """Rank the candidates by the ranker's score; ties keep the given order."""
+        settings = replace(context, ranker=self.kind, ranker_keep=len(input["candidates"]))
         query = ranker_query(input)
         ranked = rank_candidates(settings, query)
         nil = ranker_says_nil(settings, query)
-        how = "cross-encoder NIL rule" if nil else "cross-encoder ranking"
-        return _output(ranked, list(range(len(ranked))), context.top_k, how, nil)
-
-
-class DimRanking:
-    """Rank candidates with the trained DIM fusion ranker (`Context.ranker_weights`)."""
-
-    def invoke(self, input: Any, /, *, context: Context) -> dict[str, Any]:
-        """Rank the candidates by the DIM score; ties keep the given order."""
-        settings = replace(context, ranker="dim", ranker_keep=len(input["candidates"]))
-        ranked = rank_candidates(settings, ranker_query(input))
-        return _output(ranked, list(range(len(ranked))), context.top_k, "DIM ranking")
+        how = f"{self.kind} NIL rule" if nil else f"{self.kind} ranking"
+        output = _output(
+            ranked.candidates, list(range(len(ranked.candidates))), context.top_k, how, nil
+        )
+        if ranked.confidences is not None:
+            output["result"]["confidence"] = 0.0 if nil else ranked.confidences[0]
+        return output

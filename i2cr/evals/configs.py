@@ -8,7 +8,7 @@ from typing import Literal
 
 from i2cr.context import CLUE_TOOLS
 
-LinkerKind = Literal["graph", "first_candidate", "embedder", "dim", "cross_encoder"]
+LinkerKind = Literal["graph", "first_candidate", "embedder", "dim", "cross_encoder", "combined"]
 Group = Literal[
     "baseline",
     "method",
@@ -116,6 +116,7 @@ BASELINES = [
         linker="cross_encoder",
         label="cross-encoder alone, NIL rule",
     ),
+    EvalConfig("combined", "baseline", linker="combined", label="combined first stage alone"),
 ]
 
 # The base selector without its adapter, for comparison with the fine-tuned default.
@@ -175,6 +176,12 @@ CROSS_ENCODER = [
 
 METHOD = [
     EvalConfig("full", "method", label="I2CR (defaults)"),
+    EvalConfig(
+        "full_always_ask",
+        "method",
+        {"selector_below": 1.0},
+        label="I2CR, the selector asked on every mention",
+    ),
     EvalConfig(
         "full_best_score", "method", {"fallback": "best_score"}, label="I2CR (fallback best_score)"
     ),

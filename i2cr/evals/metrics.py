@@ -205,6 +205,42 @@ def per_round_accuracy(records: Sequence[Record]) -> list[dict[str, Any]]:
     return rows
 
 
+def calibration(records: Sequence[Record], bins: int = 10) -> dict[str, Any] | None:
+    """How well the answers' `confidence` predicts a top-1 hit: ECE and the reliability table.
+
+    None when no answer carries a confidence (a linker without one).
+    """
+    from i2cr.rankers.fitting import expected_calibration_error
+
+    scored = [
+        (float(r["result"]["confidence"]), hit_at(r, 1))
+        for r in records
+        if is_labelled(r) and r.get("result") and r["result"].get("confidence") is not None
+    ]
+    if not scored:
+        return None
+    table = []
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(c, h) for c, h in scored if low < c <= high or (b == 0 and c == 0)]
+        if inside:
+            table.append(
+                {
+                    "low": low,
+                    "high": high,
+                    "answers": len(inside),
+                    "confidence": statistics.fmean(c for c, _ in inside),
+                    "accuracy": statistics.fmean(h for _, h in inside),
+                }
+            )
+    confidences, hits = zip(*scored, strict=True)
+    return {
+        "answers": len(scored),
+        "ece": expected_calibration_error(list(confidences), list(hits), bins),
+        "reliability": table,
+    }
+
+
 def summarize(records: Sequence[Record]) -> dict[str, Any]:
     """Every metric of one results file, as plain JSON."""
     labelled = [r for r in records if is_labelled(r)]
@@ -217,7 +253,13 @@ def summarize(records: Sequence[Record]) -> dict[str, Any]:
         "cost": cost(records),
         "answers": answer_outcomes(records),
         "per_round": per_round_accuracy(records),
+        "selector_asked": sum(
+            1 for r in records if r.get("result") and r["result"]["selector_calls"] > 0
+        ),
     }
+    calibrated = calibration(records)
+    if calibrated is not None:
+        summary["calibration"] = calibrated
     if summary["nil_gold"] or any((r.get("result") or {}).get("nil") for r in records):
         summary["nil"] = {name: p.as_dict() for name, p in nil_scores(records).items()}
     return summary

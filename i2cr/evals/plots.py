@@ -94,3 +94,39 @@ def plot_rounds(runs: dict[str, Any], title: str, path: Path) -> Path | None:
 def plot_path(out: Path, dataset: str, name: str) -> Path:
     """Where the plot `name` of a dataset goes under the report folder."""
     return out / PLOTS / f"{dataset}_{name}.png"
+
+
+def plot_reliability(runs: dict[str, Any], name: str, title: str, path: Path) -> Path | None:
+    """Draw accuracy against confidence per bin for `name` in every order; None without any."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tables = {
+        order: runs[order][name]["summary"].get("calibration")
+        for order in candidate_orders(runs)
+        if name in runs[order]
+    }
+    tables = {order: table for order, table in tables.items() if table}
+    if not tables:
+        return None
+    fig, ax = plt.subplots(figsize=(4.8, 4.5))
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="calibrated")
+    for order, table in tables.items():
+        bins = table["reliability"]
+        ax.plot(
+            [b["confidence"] for b in bins],
+            [b["accuracy"] for b in bins],
+            "-o",
+            label=f"{label(runs, name)}, {order} (ECE {table['ece']:.3f})",
+        )
+    ax.set_xlabel("confidence (bin mean)")
+    ax.set_ylabel("top-1 accuracy in the bin")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

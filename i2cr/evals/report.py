@@ -7,11 +7,19 @@ import math
 from pathlib import Path
 from typing import Any
 
-from i2cr.evals.plots import PLOTS, ROUND_STYLES, plot_bars, plot_path, plot_rounds
+from i2cr.evals.plots import (
+    PLOTS,
+    ROUND_STYLES,
+    plot_bars,
+    plot_path,
+    plot_reliability,
+    plot_rounds,
+)
 from i2cr.evals.records import RUNS, candidate_orders, collect, command_block, configs_in
 from i2cr.evals.sweep import sweep_section
 from i2cr.evals.tables import (
     accuracy_table,
+    calibration_table,
     cost_table,
     nil_table,
     outcome_table,
@@ -25,15 +33,16 @@ NOTES = "NOTES.md"  # hand-written notes on the runs, copied into the report
 
 RERUN = [
     "",
-    "Rerun everything (results resume; a changed setting needs a fresh --out folder; the "
+    "Rerun everything (results resume; a changed setting needs a fresh --output folder; the "
     "selector cache in `runs/selector_cache.sqlite` is keyed by selector, adapter and prompt):",
     "",
     "```",
-    "i2cr eval suite --dataset ../shared/data/wikimel/wikimel_dev.json --suite paper --out evals",
+    "i2cr eval suite --dataset ../shared/data/wikimel/wikimel_dev.json --suite paper "
+    "--output evals",
     "i2cr eval suite --dataset ../shared/data/wikidiverse/wikidiverse_dev_fulldesc.json "
-    "--suite paper --out evals   # NIL in the data: allow_nil=true is set automatically",
-    "i2cr eval sweep --dataset ../shared/data/wikimel/wikimel_dev.json --out evals",
-    "i2cr eval --report --out evals   # rebuild this file from runs/ without running anything",
+    "--suite paper --output evals   # NIL in the data: allow_nil=true is set automatically",
+    "i2cr eval sweep --dataset ../shared/data/wikimel/wikimel_dev.json --output evals",
+    "i2cr eval --report --output evals   # rebuild this file from runs/ without running anything",
     "```",
     "",
     "Add `--set selector_adapter=DIR` (or any `--set FIELD=VALUE`) for another selector, "
@@ -123,6 +132,18 @@ def dataset_section(out: Path, dataset: str, runs: dict[str, Any]) -> list[str]:
     if any(runs[o][n]["summary"].get("nil") for o in runs for n in runs[o]):
         lines += ["", "### NIL answers", ""]
         lines += nil_table(runs, configs_in(runs, [*TABLE2_GROUPS, "switches"]))
+    confident = configs_in(runs, [*TABLE2_GROUPS, "switches"])
+    if calibration_table(runs, confident)[2:]:
+        lines += ["", "### Confidence: calibration and the selector's gate", ""]
+        plot = plot_reliability(
+            runs,
+            "full",
+            f"{dataset}: reliability of `full`",
+            plot_path(out, dataset, "reliability"),
+        )
+        if plot:
+            lines += [f"![reliability]({plot.relative_to(out).as_posix()})", ""]
+        lines += calibration_table(runs, confident)
     if graph_names and paired_table(runs, graph_names)[2:]:
         lines += ["", "### Graph against its own first stage (top-1 hits, same mentions)", ""]
         lines += paired_table(runs, graph_names)

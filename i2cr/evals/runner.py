@@ -24,17 +24,21 @@ from i2cr.batch import BatchSummary, Engine, Linker, run_batch, sample_rows, thr
 from i2cr.context import Context
 from i2cr.datasets import Sample, load_release
 from i2cr.evals.baselines import (
-    CrossEncoderRanking,
-    DimRanking,
-    EmbedderRanking,
     FirstCandidate,
+    FirstStageRanking,
 )
 from i2cr.evals.cache import attach_cache, detach_cache
 from i2cr.evals.configs import EvalConfig
 from i2cr.evals.records import PLAIN, RELEASED, RUNS, meta_path, unpack_for_run
 from i2cr.models.precision import resolve_precision
+from i2cr.rankers.signal_cache import attach_signal_cache, detach_signal_cache
+from i2cr.subsets import seeded_subset
 
 CACHE_FILE = "selector_cache.sqlite"
+SIGNAL_CACHE_FILE = "signal_cache.sqlite"
+# The benchmarks carry Azure AI Vision clues (the paper's provider): the evals read those and no
+# other tool's, unless `--set clue_providers=...` says otherwise.
+BENCHMARK_SETTINGS = {"clue_providers": "carried"}
 
 
 def order_name(seed: int | None) -> str:
@@ -58,12 +62,7 @@ def shuffle_candidates(samples: Sequence[Sample], seed: int) -> list[Sample]:
 
 def choose_subset(samples: Sequence[Sample], size: int | None, seed: int) -> list[Sample]:
     """A seeded random subset of `size` samples in dataset order (all when size is None)."""
-    if size is None or size >= len(samples):
-        return list(samples)
-    if size < 1:
-        raise ValueError(f"the subset size must be at least 1, got {size}")
-    keep = set(random.Random(seed).sample(range(len(samples)), size))
-    return [s for i, s in enumerate(samples) if i in keep]
+    return seeded_subset(samples, size, seed)
 
 
 def dataset_label(dataset: str | Path, size: int | None, total: int, seed: int) -> str:
@@ -76,15 +75,11 @@ def make_linker(config: EvalConfig) -> Linker:
     """The graph, or the baseline the configuration names."""
     if config.linker == "first_candidate":
         return FirstCandidate()
-    if config.linker == "embedder":
-        return EmbedderRanking()
-    if config.linker == "dim":
-        return DimRanking()
-    if config.linker == "cross_encoder":
-        return CrossEncoderRanking()
-    from i2cr.graph import graph
+    if config.linker == "graph":
+        from i2cr.graph import graph
 
-    return graph
+        return graph
+    return FirstStageRanking(config.linker)
 
 
 # The settings each baseline reads; a graph run reads all but its `_unread` ones.
@@ -93,6 +88,7 @@ BASELINE_READS: dict[str, tuple[str, ...]] = {
     "embedder": ("embedder", "precision"),
     "dim": ("ranker_weights", "precision"),
     "cross_encoder": ("ranker_weights", "ranker_dim_weight", "ranker_nil", "allow_nil"),
+    "combined": ("ranker_weights", "precision"),
 }
 
 
@@ -143,7 +139,7 @@ def _check_meta(meta_file: Path, settings: dict[str, Any], linker: str) -> dict[
         details = ", ".join(f"{k}: {old!r} -> {new!r}" for k, (old, new) in changed.items())
         raise ValueError(
             f"{meta_file.with_suffix('').with_suffix(PLAIN)} was made with other settings "
-            f"({details}); use another --out folder or delete those results"
+            f"({details}); use another --output folder or delete those results"
         )
     return dict(meta)
 
@@ -172,7 +168,9 @@ def run_config(
     samples: Sequence[Sample], config: EvalConfig, results: Path, request: RunRequest
 ) -> BatchSummary:
     """Link the samples with one configuration into `results` (resuming), and note the session."""
-    settings = Context(**{**request.settings, **config.settings})  # type: ignore[arg-type]
+    settings = Context(
+        **{**BENCHMARK_SETTINGS, **request.settings, **config.settings}  # type: ignore[arg-type]
+    )
     meta_file = meta_path(results)
     recorded = {
         **asdict(settings),
@@ -205,6 +203,10 @@ def run_config(
         engine = RayEngine(request.ray_address, setup=setup)
     elif use_cache:
         cache = attach_cache(settings, request.out / RUNS / CACHE_FILE)
+    # First-stage scores are kept across runs (threads only): a pair is scored once.
+    signals = None
+    if request.cache and request.engine == "threads":
+        signals = attach_signal_cache(request.out / RUNS / SIGNAL_CACHE_FILE)
     try:
         summary = run_batch(
             make_linker(config),
@@ -230,6 +232,9 @@ def run_config(
         if cache is not None:
             session.update(cache_lookups=cache.lookups, cache_hits=cache.hits)
             detach_cache(settings, cache)
+        if signals is not None:
+            session.update(signal_lookups=signals.lookups, signal_hits=signals.hits)
+            detach_signal_cache()
         meta_file.write_text(json.dumps(meta, indent=2), encoding="utf-8")
     return summary
 

@@ -127,7 +127,12 @@ def nil_table(runs: dict[str, Any], names: list[str]) -> list[str]:
 
 
 # The ranker-alone run each graph run's first stage (`ranker` setting) is paired with.
-RANKER_ALONE = {"embedder": "embedder", "dim": "dim", "cross_encoder": "cross_encoder"}
+RANKER_ALONE = {
+    "embedder": "embedder",
+    "dim": "dim",
+    "cross_encoder": "cross_encoder",
+    "combined": "combined",
+}
 
 
 def paired_table(runs: dict[str, Any], names: list[str]) -> list[str]:
@@ -164,4 +169,27 @@ def round_table(runs: dict[str, Any], names: list[str]) -> list[str]:
             clue = ", ".join(f"{t} {n}" for t, n in row.get("clue_tools", {}).items())
             reached = [pct(row["accuracy"], True), str(row["reached"])]
             rows.append([label(runs, name), order, str(row["round"]), clue, *reached])
+    return markdown_table(header, rows)
+
+
+def calibration_table(runs: dict[str, Any], names: list[str]) -> list[str]:
+    """Markdown rows: answers with a confidence, their ECE, and the share asking the selector."""
+    header = ["configuration", "order", "answers with a confidence", "ECE (10 bins)"]
+    header.append("mentions that asked the selector")
+    rows = []
+    for name, order, entry in entries(runs, names):
+        summary = entry["summary"]
+        calibrated = summary.get("calibration")
+        if not calibrated:
+            continue
+        asked = summary.get("selector_asked", 0)
+        rows.append(
+            [
+                label(runs, name),
+                order,
+                str(calibrated["answers"]),
+                f"{calibrated['ece']:.3f}",
+                f"{asked} ({100 * asked / max(1, summary['mentions']):.1f}%)",
+            ]
+        )
     return markdown_table(header, rows)

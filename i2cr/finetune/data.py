@@ -96,7 +96,9 @@ def sample_examples(sample: Sample, options: DataOptions) -> list[InstructionExa
     candidates = list(sample.candidates)
     if options.shuffle:
         rng.shuffle(candidates)
-    candidates = rank_candidates(options.ranking_context, replace(sample, candidates=candidates))
+    candidates = rank_candidates(
+        options.ranking_context, replace(sample, candidates=candidates)
+    ).candidates
     if options.shuffle_kept:
         rng.shuffle(candidates)
     gold = _gold_index(candidates, sample.gold_name)

@@ -43,7 +43,7 @@ class TrainConfig:
 
     `top_layers` > 0 puts LoRA on the last N transformer layers only, so the backward pass
     stops there (much cheaper on a CPU); 0 means every layer, as in the paper.
-    `max_examples` > 0 trains on a seeded random subset of the data.
+    `max_examples` > 0 trains on a random subset of the data, drawn with `subset_seed`.
     `precision` None trains the base in bfloat16 on CUDA and in float32 on a CPU; "bfloat16"
     also suits CPUs with bfloat16 instructions (`i2cr.models.precision`), "auto" picks so.
     The LoRA weights themselves stay float32 (peft's default).
@@ -62,6 +62,7 @@ class TrainConfig:
     target_modules: tuple[str, ...] = PROJECTIONS
     top_layers: int = 0
     max_examples: int = 0
+    subset_seed: int = 0
     max_length: int = 4096
     max_grad_norm: float = 1.0
     save_every: int = 10
@@ -184,7 +185,7 @@ def train(config: TrainConfig) -> TrainResult:
     if not examples:
         raise ValueError(f"no training examples in {config.data}")
     if config.max_examples and config.max_examples < len(examples):
-        examples = random.Random(config.seed).sample(examples, config.max_examples)
+        examples = random.Random(config.subset_seed).sample(examples, config.max_examples)
 
     precision = None if config.precision is None else resolve_precision(config.precision)
     model, tokenizer = load_base_model(config.base, precision)

@@ -87,6 +87,8 @@ def check_state(state: State, settings: Context, *, served: bool) -> None:
         problems.append("excluded must list candidate positions")
     if not _count(state.round, len(CLUE_TOOLS)) or not _count(state.checking, None):
         problems.append("round and checking must be counts")
+    if not _probabilities(state.confidences, len(checked.candidates)):
+        problems.append("confidences must be probabilities, one per candidate")
     if state.image_ok and checked.image is None:
         problems.append("image_ok is set for no usable image")
     if problems:
@@ -104,3 +106,11 @@ def _count(value: object, most: int | None) -> bool:
 
 def _indices(values: object, size: int) -> bool:
     return isinstance(values, list) and all(_count(v, size - 1) for v in values)
+
+
+def _probabilities(values: object, size: int) -> bool:
+    if not isinstance(values, list) or len(values) not in (0, size):
+        return False
+    return all(
+        isinstance(v, float | int) and not isinstance(v, bool) and 0 <= v <= 1 for v in values
+    )

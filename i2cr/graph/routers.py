@@ -8,7 +8,7 @@ from langgraph.runtime import Runtime
 
 from i2cr.context import Context
 from i2cr.nodes.common import current_attempt, remaining_clue_tools, settings_of
-from i2cr.outcome import fails_round, is_nil, reselects
+from i2cr.outcome import FIRST_STAGE_DECISIONS, awaits_clue, fails_round, is_nil, reselects
 from i2cr.state import State
 
 
@@ -20,8 +20,9 @@ def _after_check(state: State, settings: Context) -> Literal["vif", "finalize"]:
 
 
 def after_retrieve(state: State) -> Literal["select", "finalize"]:
-    """The ranker's NIL rule answered (a NIL try): finalize; otherwise the selector's turn."""
-    return "finalize" if state.attempts and is_nil(state.attempts[-1]) else "select"
+    """The first stage answered alone (its NIL rule, or its gate): finalize; else TES."""
+    answered = state.attempts and state.attempts[-1]["decision"] in FIRST_STAGE_DECISIONS
+    return "finalize" if answered else "select"
 
 
 def after_select(state: State, runtime: Runtime[Context]) -> Literal["icr", "iav", "finalize"]:
@@ -52,10 +53,10 @@ def after_icr(
 
 
 def after_iav(state: State, runtime: Runtime[Context]) -> Literal["vif", "finalize"]:
-    """IAV passed (or could not run): done; failed: the next visual clue."""
-    settings = settings_of(runtime)
-    if fails_round(current_attempt(state)):
-        return _after_check(state, settings)
+    """A check failed, or IAV had no clue to read: the next visual clue; passed: done."""
+    attempt = current_attempt(state)
+    if fails_round(attempt) or awaits_clue(attempt):
+        return _after_check(state, settings_of(runtime))
     return "finalize"
 
 

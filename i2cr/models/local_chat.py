@@ -35,7 +35,9 @@ from transformers import (
     GgufConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
+    modeling_gguf_pytorch_utils,
 )
+from transformers.utils import logging as transformers_logging
 
 from i2cr.models.adapters import resolve_adapter
 from i2cr.models.decoding import continuation_log_probs, greedy_decode
@@ -166,6 +168,9 @@ def load_base_model(
         cached = _gguf_cache_dir(Path(path) / gguf_file, kwargs["dtype"])
         if not cached.is_dir():
             logger.info("converting %s (first use, cached in %s)", gguf_file, cached)
+            # transformers' GGUF reader draws its bar with tqdm itself: give it transformers'
+            # own, which follows the progress-bar switch (off unless `i2cr ... --verbose`).
+            modeling_gguf_pytorch_utils.tqdm = transformers_logging.tqdm
             tokenizer = AutoTokenizer.from_pretrained(path, gguf_file=gguf_file)
             # dequantize=True drops the GGUF quantizer, which would refuse save_pretrained.
             model = AutoModelForCausalLM.from_pretrained(

@@ -6,7 +6,7 @@ from langgraph.runtime import Runtime
 
 from i2cr.context import Context
 from i2cr.runs import this_run
-from i2cr.state import Attempt, State
+from i2cr.state import Attempt, Candidate, State
 
 
 def settings_of(runtime: Runtime[Context]) -> Context:
@@ -40,3 +40,25 @@ def remaining_clue_tools(state: State, settings: Context) -> list[str]:
     """The VIF tools in order that no round has tried yet."""
     tried = {step["tool"] for step in state.clue_steps}
     return [tool for tool in settings.clue_tool_order if tool not in tried]
+
+
+def first_stage_try(candidates: list[Candidate], *, nil: bool) -> Attempt:
+    """The try the first stage answers alone: NIL by its rule, or its confident best."""
+    return Attempt(
+        round=0,
+        try_index=0,
+        clue_tool=None,
+        selected=None if nil else 0,
+        entity=None if nil else candidates[0]["name"],
+        raw_answer="",
+        match="nil" if nil else "ranker",
+        resolved_by="ranker",
+        cached=False,
+        seconds=0.0,
+        icr_score=None,
+        icr_passed=None,
+        iav_score=None,
+        iav_passed=None,
+        iav_method=None,
+        decision="ranker_nil" if nil else "ranker_confident",
+    )

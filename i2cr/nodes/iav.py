@@ -10,7 +10,8 @@ from i2cr.context import Context
 from i2cr.models.clip import clip_scores
 from i2cr.models.embedder import cosine
 from i2cr.nodes.common import current_attempt, settings_of
-from i2cr.state import Attempt, Decision, State
+from i2cr.outcome import NO_CLUE
+from i2cr.state import Attempt, State
 from i2cr.texts import entity_text
 
 
@@ -22,12 +23,15 @@ def image_as_text(state: State) -> str:
 
 
 def iav(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Score image vs entity with CLIP, or the image's clue text with the embedder."""
+    """Score image vs entity with CLIP, or the image's clue text with the embedder.
+
+    When neither can run the try keeps the decision before it and records why ('no_clue' asks
+    VIF for a clue, 'skipped' accepts it: see `State`).
+    """
     settings = settings_of(runtime)
     attempt = current_attempt(state)
     assert attempt["selected"] is not None
     entity = entity_text(state.candidates[attempt["selected"]])
-    score: float | None = None
     if state.image_ok and settings.clip_pretrained:
         assert state.image is not None
         score = clip_scores(
@@ -44,16 +48,16 @@ def iav(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         )[0]
         method, threshold = "clue_text", settings.beta_text
     else:
-        method, threshold = "skipped", 0.0
-    passed = None if score is None else score >= threshold
-    decision: Decision = "iav_skipped" if passed is None else ("iav_pass" if passed else "iav_fail")
+        method = NO_CLUE if settings.iav_without_encoder == "text" else "skipped"
+        return {"attempts": [Attempt(**{**attempt, "iav_method": method})]}
+    passed = score >= threshold
     checked = Attempt(
         **{
             **attempt,
             "iav_score": score,
             "iav_passed": passed,
             "iav_method": method,
-            "decision": decision,
+            "decision": "iav_pass" if passed else "iav_fail",
         }
     )
     return {"attempts": [checked]}

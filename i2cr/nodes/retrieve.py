@@ -13,36 +13,26 @@ from i2cr.errors import InputError
 from i2cr.images import ImageLimits, image_problem
 from i2cr.inputs import bounded_candidates, check_input
 from i2cr.kg import open_hybrid, open_kg
-from i2cr.nodes.common import settings_of
+from i2cr.nodes.common import first_stage_try, settings_of
 from i2cr.ranking import rank_candidates, ranker_says_nil
 from i2cr.serving import is_served
-from i2cr.state import Attempt, State
+from i2cr.state import State
 
-RANKER_NIL = Attempt(
-    round=0,
-    try_index=0,
-    clue_tool=None,
-    selected=None,
-    entity=None,
-    raw_answer="",
-    match="nil",
-    resolved_by="ranker",
-    cached=False,
-    seconds=0.0,
-    icr_score=None,
-    icr_passed=None,
-    iav_score=None,
-    iav_passed=None,
-    iav_method=None,
-    decision="ranker_nil",
-)
+
+def selector_needed(confidences: list[float], settings: Context) -> bool:
+    """The gate: the selector is asked unless the first stage is confident in its best."""
+    if not confidences or settings.selector_below >= 1:
+        return True
+    return confidences[0] < settings.selector_below
 
 
 def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Check the mention, candidates and image; fuzzy-retrieve candidates when none came.
 
     The mention, context, clues and image the later nodes read are the checked ones. When the
-    ranker's NIL rule fires (`ranker_nil`) the run's answer is NIL, with no selector call.
+    ranker's NIL rule fires (`ranker_nil`) the run's answer is NIL, and when the first stage's
+    confidence in its best candidate reaches `selector_below` that candidate is the answer:
+    either way with no selector call.
     """
     settings = settings_of(runtime)
     checked = check_input(state, settings, served=is_served(runtime))
@@ -73,18 +63,23 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         image=str(checked.image) if isinstance(checked.image, str | Path) else None,
     )
     says_nil = ranker_says_nil(settings, query)
-    candidates = rank_candidates(settings, query, retrieved=retrieved)
+    ranked = rank_candidates(settings, query, retrieved=retrieved)
+    confidences = ranked.confidences or []
+    answered = []
+    if says_nil or not selector_needed(confidences, settings):
+        answered = [first_stage_try(ranked.candidates, nil=says_nil)]
     problem = image_problem(checked.image, ImageLimits.from_context(settings))
     warnings = checked.warnings
     if problem and checked.image:
         warnings.append(f"{problem}; visual steps use only the clues given with the input")
     return {
-        "attempts": [Attempt(**RANKER_NIL)] if says_nil else [],
+        "attempts": answered,
         "mention": checked.mention,
         "context": checked.context,
         "clues": checked.clues,
         "image": checked.image,
-        "candidates": candidates,
+        "candidates": ranked.candidates,
+        "confidences": confidences,
         "retrieved": retrieved,
         "image_ok": problem is None,
         "warnings": warnings,

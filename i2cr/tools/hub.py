@@ -33,9 +33,9 @@ MAX_NEW_TOKENS = 64
 MAX_TAGS = 5
 
 
-def hub_model_for(kind: str, settings: Context) -> str:
-    """The model id (or local directory) the context names for a tool."""
-    models = dict(DEFAULT_MODELS)
+def named_hub_models(settings: Context) -> dict[str, str]:
+    """The model id (or local directory) `hub_models` names for each tool it names."""
+    models = {}
     for part in (p.strip() for p in settings.hub_models.split(",") if p.strip()):
         name, sep, model_id = (s.strip() for s in part.partition("="))
         if not sep or name not in CLUE_TOOLS or not model_id:
@@ -43,7 +43,12 @@ def hub_model_for(kind: str, settings: Context) -> str:
                 f"hub_models entry {part!r} must be 'tool=model id' with tool in {list(CLUE_TOOLS)}"
             )
         models[name] = model_id
-    return models[kind]
+    return models
+
+
+def hub_model_for(kind: str, settings: Context) -> str:
+    """The model id (or local directory) for a tool: the one named, else the default."""
+    return {**DEFAULT_MODELS, **named_hub_models(settings)}[kind]
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,119 @@
+"""One interface for every first stage, and the registry that builds one from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from i2cr.context import Context
+from i2cr.datasets.sample import Sample
+from i2cr.rankers.combined import combined_signals, load_combination
+from i2cr.rankers.fitting import standard_scores
+from i2cr.rankers.signals import signal_scores
+
+
+def signal(query: Sample, name: str, settings: Context) -> list[float]:
+    """One signal of the query's candidates, with the run's embedder and precision."""
+    return signal_scores(query, (name,), settings.embedder, settings.precision)[name]
+
+
+class Ranker(Protocol):
+    """Scores a query's candidates (higher: more likely the one), in the candidates' order."""
+
+    def scores(self, query: Sample) -> list[float]: ...  # noqa: D102
+
+    def confidences(self, query: Sample) -> list[float] | None:
+        """Each candidate's calibrated probability of being right, if the ranker has one."""
+        ...
+
+
+@dataclass(frozen=True)
+class EmbedderRanker:
+    """cosine(mention + context, name + description) with the run's embedder."""
+
+    settings: Context
+
+    def scores(self, query: Sample) -> list[float]:  # noqa: D102
+        return signal(query, "embedder", self.settings)
+
+    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
+        return None
+
+
+@dataclass(frozen=True)
+class DimRanker:
+    """The trained DIM fusion ranker (`ranker_weights`, else the shipped one)."""
+
+    settings: Context
+
+    def scores(self, query: Sample) -> list[float]:  # noqa: D102
+        from i2cr.rankers.dim.ranker import load_ranker
+
+        if not self.settings.ranker_weights:
+            return signal(query, "dim", self.settings)
+        return load_ranker(self.settings.ranker_weights).score_samples(
+            [query], self.settings.precision
+        )[0]
+
+    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
+        return None
+
+
+@dataclass(frozen=True)
+class CrossEncoderRanker:
+    """The trained cross-encoder, blended with DIM by `ranker_dim_weight`.
+
+    With weight w: (1 - w) * z(cross-encoder) + w * z(DIM), z standardising over the
+    candidates given.
+    """
+
+    settings: Context
+
+    def scores(self, query: Sample) -> list[float]:  # noqa: D102
+        from i2cr.rankers.cross_encoder.ranker import load_cross_encoder
+
+        if self.settings.ranker_weights:
+            own = load_cross_encoder(self.settings.ranker_weights).sample_scores(query)
+        else:
+            own = signal(query, "cross_encoder", self.settings)
+        weight = self.settings.ranker_dim_weight
+        if weight == 0 or len(query.candidates) < 2:
+            return own
+        dim = signal(query, "dim", self.settings)
+        blend = (1 - weight) * standard_scores(own) + weight * standard_scores(dim)
+        return [float(s) for s in blend]
+
+    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
+        return None
+
+
+@dataclass(frozen=True)
+class CombinedRanker:
+    """Every signal weighted as fitted (`ranker_weights`, else the shipped combination)."""
+
+    settings: Context
+
+    def scores(self, query: Sample) -> list[float]:  # noqa: D102
+        combination = load_combination(self.settings.ranker_weights)
+        return combination.scores(combined_signals(combination, query, self.settings.precision))
+
+    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
+        combination = load_combination(self.settings.ranker_weights)
+        signals = combined_signals(combination, query, self.settings.precision)
+        return combination.confidences(signals)
+
+
+RANKERS: dict[str, Callable[[Context], Ranker]] = {
+    "embedder": EmbedderRanker,
+    "dim": DimRanker,
+    "cross_encoder": CrossEncoderRanker,
+    "combined": CombinedRanker,
+}
+
+
+def load_first_stage(settings: Context) -> Ranker | None:
+    """The ranker the settings name (`ranker`), or None for 'none' (the given order)."""
+    if settings.ranker == "none":
+        return None
+    return RANKERS[settings.ranker](settings)
