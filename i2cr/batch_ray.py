@@ -190,7 +190,7 @@ def _start(ray: ModuleType, address: str | None, workers: int, cpus_per_worker: 
     try:
         ray.init(address=address, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as err:
-        raise RayEngineError(f"cannot join the Ray cluster at {address}: {_line(err)}") from err
+        raise RayEngineError(f"cannot join the Ray cluster at {address}: {_cause(err)}") from err
 
 
 def _check_reachable(address: str) -> None:
