@@ -3,9 +3,11 @@
 `run_batch(..., engine=RayEngine(address))` sends each row to an idle actor as the driver reads
 it (a row is Ray's unit of work here: one graph run takes seconds, so the per-row call costs
 nothing beside it). Each actor holds the graph, the run's settings and metadata, and loads the
-models once, on its first row, into its own process. The driver appends each finished line to
-the one output file, so resuming, the lock and "every row once" are `run_batch`'s, as with
-threads. With no address Ray starts on this machine for the run and stops after it.
+models once, on its first row, into its own process, and names its Ray node in each line it
+makes (`node`: the node's id and host name). The driver appends each finished line to the one
+output file, so resuming, the lock and "every row once" are `run_batch`'s, as with threads: a
+lost node fails the run, and the rerun links the rows not written. With no address Ray starts
+on this machine for the run and stops after it.
 """
 
 from __future__ import annotations
@@ -64,14 +66,20 @@ class LinkerWorker:
             register_chat_model(settings.selector, selector)
         if setup is not None:
             setup(settings)
+        import ray
+
+        self.node = {"id": ray.get_runtime_context().get_node_id(), "host": socket.gethostname()}
 
     def ready(self) -> int:
         """Answer once started: the worker's process id."""
         return os.getpid()
 
     def link(self, row_id: str, row: dict[str, Any] | InputError) -> dict[str, Any]:
-        """Link one row into its results line (a bad row's line holds its error)."""
-        return record_row(self.graph, row_id, row, self.context, self.metadata)
+        """Link one row into its results line (a bad row's line holds its error), node named."""
+        return {
+            **record_row(self.graph, row_id, row, self.context, self.metadata),
+            "node": self.node,
+        }
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,7 @@ def _start(ray: ModuleType, address: str | None, workers: int, cpus_per_worker: 
     try:
         ray.init(address=address, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as err:
-        raise RayEngineError(f"cannot join the Ray cluster at {address}: {_line(err)}") from err
+        raise RayEngineError(f"cannot join the Ray cluster at {address}: {_cause(err)}") from err
 
 
 def _check_reachable(address: str) -> None:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from helpers import CANDIDATES
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from postgres_cluster import pgvector_missing_reason, pgvector_server
 
 from i2cr.context import Context
 from i2cr.models.chat import register_chat_model
@@ -23,6 +25,21 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.name in SERVER_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def pgvector_url() -> Iterator[str]:
+    """The superuser URL of pgserver's PostgreSQL 16 + pgvector, started once per session.
+
+    Without pgserver the test skips, except in CI (CI=true), where that is a failure.
+    """
+    reason = pgvector_missing_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the pgvector tests: {reason}")
+        pytest.skip(reason)
+    with pgvector_server() as url:
+        yield url
 
 
 class RecordingChat(FakeListChatModel):

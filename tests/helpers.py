@@ -6,8 +6,12 @@ import bz2
 import gzip
 import json
 import random
+import re
+import time
 from pathlib import Path
 from typing import Any
+
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
 from i2cr.cli import main
 
@@ -91,6 +95,19 @@ TRAINING = [
     {"mention": "the Prez", "gold_qid": "Q76"},
     {"mention": "Nobody", "gold_qid": "Q999999"},
 ]
+
+
+class EchoMention(FakeListChatModel):
+    """A selector answering the prompt's mention after `delay` seconds: the same row gets the
+    same answer on any engine and worker (a Ray worker unpickles it from this module)."""
+
+    delay: float = 0.0
+    responses: list[str] = [""]
+
+    def _call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+        time.sleep(self.delay)
+        found = re.search(r"'mention': '([^']*)'", str(messages[-1].content))
+        return f"<|ANSWER|>: {found.group(1) if found else ''}"
 
 
 def write_jsonl(path, rows):

@@ -1,22 +1,30 @@
-"""A throwaway PostgreSQL cluster for the tests: initdb into a temporary folder, a free port.
+"""Throwaway PostgreSQL servers for the tests.
 
-The server binaries come from `I2CR_PG_BIN`, else the newest /usr/lib/postgresql/*/bin, else
-PATH. PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user
-(Debian's package makes it). `I2CR_TEST_POSTGRES_URL` names a running server to use instead
-(a superuser's URL: the tests create databases and roles in it).
+`throwaway_cluster`: initdb into a temporary folder, a free port. The server binaries come from
+`I2CR_PG_BIN`, else the newest /usr/lib/postgresql/*/bin, else PATH. PostgreSQL refuses to run
+as root, so as root the cluster runs as the `postgres` user (Debian's package makes it).
+`I2CR_TEST_POSTGRES_URL` names a running server to use instead (a superuser's URL: the tests
+create databases and roles in it).
+
+`pgvector_server`: the PostgreSQL 16 with pgvector (and no contrib modules) that the `pgserver`
+wheel ships, in a temporary folder, reached by its Unix socket.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import itertools
 import os
 import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 SERVER_USER = "postgres"
 
@@ -115,3 +123,40 @@ def throwaway_cluster() -> Iterator[str]:
             )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def pgvector_missing_reason() -> str | None:
+    """Why no pgvector server can be started here, or None when one can."""
+    if importlib.util.find_spec("pgserver") is None:
+        return "pgserver is not installed (pip install pgserver: PostgreSQL 16 with pgvector)"
+    return None
+
+
+@contextmanager
+def pgvector_server() -> Iterator[str]:
+    """Start pgserver's PostgreSQL (pgvector, no pg_trgm) and yield its superuser URL."""
+    with warnings.catch_warnings():
+        # platformdirs' RuntimeDirWarning when XDG_RUNTIME_DIR is unset (root, CI).
+        warnings.simplefilter("ignore")
+        import pgserver
+
+    folder = Path(tempfile.mkdtemp(prefix="i2cr-pgvector-"))
+    server = pgserver.get_server(folder, cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+_databases = itertools.count()
+
+
+def fresh_database(server: str, prefix: str = "kg") -> str:
+    """Create an empty database on the server (its superuser's URL); the database's URL."""
+    import psycopg
+
+    name = f"{prefix}_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return urlunsplit(urlsplit(server)._replace(path=f"/{name}"))

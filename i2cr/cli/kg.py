@@ -53,7 +53,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "name, aliases, description, image, popularity} per line) and/or the entities named by "
         "dataset files (their candidates and gold answers, merged by qid), with alias priors. "
         "Enrichments of an older store are kept. A postgresql:// URL builds the store in that "
-        "database (pg_trgm; pip install 'i2cr[postgres]'), alias priors included.",
+        "database (pip install 'i2cr[postgres]'), alias priors included.",
     )
     build.add_argument("store", help="the SQLite file to write, or a postgresql:// URL")
     sources = build.add_argument_group("sources")
@@ -112,14 +112,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         actions,
         "embed",
         run_embed,
-        help="embed every entity into a dense (ANN) index beside the store",
+        help="embed every entity into a dense (ANN) index of the store",
         description="Embed each entity's name + description with the configured embedder "
-        "(--set embedder=...) into STORE.dense.usearch for hybrid retrieval. A killed run "
-        "started again continues. Needs the retrieval extra (usearch).",
-        store="SQLite KG store built by `i2cr kg build`",
+        "(--set embedder=...) for hybrid retrieval: into STORE.dense.usearch beside an SQLite "
+        "store (the retrieval extra: usearch), or into a pgvector column with an HNSW index in "
+        "a PostgreSQL store (pgvector on the server). A killed run started again continues.",
+        store="KG store built by `i2cr kg build` (file or postgresql:// URL)",
     )
     embed.add_argument("--limit", type=int, help="only the first N entities")
-    embed.add_argument("--threads", type=int, default=0, help="index build threads (0: all)")
+    embed.add_argument(
+        "--threads", type=int, default=0, help="usearch index build threads (0: all; SQLite)"
+    )
 
     enrich = _store_command(
         actions,
@@ -223,19 +226,27 @@ def run_embed(args: argparse.Namespace) -> int:
         bar.total = total
         bar.update(done - bar.n)
 
+    where = args.store
     try:
-        summary = build_dense_index(
-            args.store,
-            settings.embedder,
-            settings.precision,
-            limit=args.limit,
-            threads=args.threads,
-            progress=progress,
-        )
+        if is_postgres_url(args.store):
+            postgres = postgres_store_module()
+            where = postgres.shown_url(args.store)
+            summary = postgres.embed_postgres_store(
+                args.store, settings.embedder, settings.precision, args.limit, progress
+            )
+        else:
+            summary = build_dense_index(
+                args.store,
+                settings.embedder,
+                settings.precision,
+                limit=args.limit,
+                threads=args.threads,
+                progress=progress,
+            )
     finally:
         bar.close()
     resumed = f" (resumed after {summary.resumed_from})" if summary.resumed_from else ""
-    print(f"embedded {summary.embedded} of {summary.total} entities{resumed} -> {args.store}")
+    print(f"embedded {summary.embedded} of {summary.total} entities{resumed} -> {where}")
     return 0
 
 

@@ -117,7 +117,7 @@ class MethodSettings:
         "How mentions without candidates get them from the KG: 'fuzzy' names and aliases "
         "(rapidfuzz), or 'hybrid': aliases with priors, fuzzy names and the dense index of "
         "`i2cr kg embed` (when built) fused by reciprocal rank fusion (a store built with its "
-        "alias priors; a PostgreSQL store has no dense index).",
+        "alias priors; SQLite or PostgreSQL alike).",
     )
     ranker: RankerKind = setting(
         "combined",

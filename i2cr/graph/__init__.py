@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Checkpointer
 
 from i2cr.context import Context
 from i2cr.graph.guard import guarded
@@ -17,8 +18,15 @@ from i2cr.nodes.vif import vif
 from i2cr.state import InputState, OutputState, State
 
 
-def build_graph() -> CompiledStateGraph[State, Context, InputState, OutputState]:
-    """Wire the nodes (each behind the run's guard) and routers, and compile."""
+def build_graph(
+    checkpointer: Checkpointer = None,
+) -> CompiledStateGraph[State, Context, InputState, OutputState]:
+    """Wire the nodes (each behind the run's guard) and routers, and compile.
+
+    `checkpointer` keeps each thread's state (e.g. langgraph-checkpoint-postgres' PostgresSaver,
+    so threads outlive the process); `graph`, the one LangGraph's server loads, has none: the
+    server brings its own.
+    """
     builder = StateGraph(
         State, context_schema=Context, input_schema=InputState, output_schema=OutputState
     )
@@ -35,7 +43,7 @@ def build_graph() -> CompiledStateGraph[State, Context, InputState, OutputState]
     builder.add_conditional_edges("iav", after_iav)
     builder.add_conditional_edges("vif", after_vif)
     builder.add_edge("finalize", END)
-    return builder.compile(name="i2cr")
+    return builder.compile(checkpointer=checkpointer, name="i2cr")
 
 
 graph = build_graph()

@@ -4,7 +4,8 @@
 resume point of a killed run), then STORE.dense.usearch (a usearch HNSW index keyed by entity
 row id) and STORE.dense.json (the embedder, precision and the store it was made from). The
 entity text is the one ICR and the ranker embed (name + shown description); a query embeds
-mention + context with the same embedder. Needs the `retrieval` extra (usearch).
+mention + context with the same embedder. Needs the `retrieval` extra (usearch). A PostgreSQL
+store keeps its vectors in the database instead (`i2cr.kg.postgres.embedding`), made alike.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from i2cr.errors import InputError
-from i2cr.kg.entity_store import text_hash
-from i2cr.kg.locations import is_postgres_url
+from i2cr.kg.entity_store import EntityStore, text_hash
 from i2cr.kg.store import SqliteKG, is_sqlite_file
 from i2cr.models.embedder import embed, load_embedder
 from i2cr.models.precision import Precision, resolve_precision
+from i2cr.models.text_encoders import TextEncoder
 from i2cr.texts import entity_text
 
 EMBED_CHUNK = 512
@@ -66,12 +67,48 @@ def _usearch() -> Any:
     return usearch.index
 
 
+# What `fingerprint` reads from a store; `{schema}` is the tables' prefix.
+FINGERPRINT_SQL = """
+SELECT (SELECT count(*) FROM {schema}entities),
+    (SELECT qid FROM {schema}entities ORDER BY id LIMIT 1),
+    (SELECT qid FROM {schema}entities ORDER BY id DESC LIMIT 1),
+    (SELECT count(*) FROM {schema}enrichments)
+"""
+
+
+class Neighbours(Protocol):
+    """A store's dense source: the entities nearest to a text (`DenseIndex` and PostgreSQL's)."""
+
+    def __len__(self) -> int:
+        """Count the indexed entities."""
+        ...
+
+    def neighbours(self, text: str, n: int) -> list[int]:
+        """Row ids of the n entities whose text is nearest to `text`, nearest first."""
+        ...
+
+
+def fingerprint(row: tuple[Any, ...]) -> str:
+    """What vectors are made from, of a FINGERPRINT_SQL row: entities (count, ends), enrichments."""
+    count, first, last, enriched = row
+    ends = dict.fromkeys(qid for qid in (first, last) if qid is not None)
+    return text_hash(str(count), *ends, str(enriched))
+
+
 def store_fingerprint(db: sqlite3.Connection) -> str:
-    """What the vectors were made from: the entities (count, ends) and enrichments."""
-    count, first, last = db.execute("SELECT count(*), min(id), max(id) FROM entities").fetchone()
-    ends = db.execute("SELECT qid FROM entities WHERE id IN (?, ?)", (first, last)).fetchall()
-    enriched = db.execute("SELECT count(*) FROM enrichments").fetchone()[0]
-    return text_hash(str(count), *(q for (q,) in ends), str(enriched))
+    """The fingerprint of an SQLite store."""
+    return fingerprint(db.execute(FINGERPRINT_SQL.format(schema="")).fetchone())
+
+
+def entity_vectors(kg: EntityStore, ids: list[int], encoder: TextEncoder) -> np.ndarray:
+    """Unit float32 embeddings of the entities' texts (name + shown description), in id order."""
+    texts = [
+        entity_text(entity.as_candidate(desc))[:MAX_TEXT_CHARS]
+        for entity, desc in kg._entities(ids)
+    ]
+    vectors = encoder.encode(texts, batch_size=EMBED_BATCH).float().cpu().numpy()
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+    return vectors
 
 
 @dataclass
@@ -97,11 +134,6 @@ def build_dense_index(
     `threads` is usearch's thread count for building (0: every core). `progress` gets
     (entities embedded, entities to embed).
     """
-    if is_postgres_url(str(store)):
-        raise InputError(
-            "a dense index is built beside an SQLite KG store, not in a PostgreSQL one: hybrid "
-            "search on a PostgreSQL store fuses alias priors and fuzzy names only"
-        )
     index_module = _usearch()
     path = Path(store)
     if not path.is_file() or not is_sqlite_file(path):
@@ -131,12 +163,7 @@ def build_dense_index(
         with files.vectors.open("ab") as out:
             for start in range(done, total, EMBED_CHUNK):
                 chunk = ids[start : start + EMBED_CHUNK]
-                texts = [
-                    entity_text(entity.as_candidate(desc))[:MAX_TEXT_CHARS]
-                    for entity, desc in kg._entities(chunk)
-                ]
-                vectors = encoder.encode(texts, batch_size=EMBED_BATCH).float().cpu().numpy()
-                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+                vectors = entity_vectors(kg, chunk, encoder)
                 out.write(vectors.astype("<f2").tobytes())
                 out.flush()
                 if progress:

@@ -13,10 +13,10 @@ Each source ranks entities on its own:
 The lists are fused by reciprocal rank fusion, sum of 1 / (RRF_K + rank); ties go the way of
 the source named first. By default the store fuses all three (DEFAULT_SOURCES).
 
-`HybridSearch` ranks and fuses; a store only reads rows for it. `HybridKG` is the SQLite store,
-`i2cr.kg.postgres.PostgresHybridKG` the PostgreSQL store: the same ranking on both, but a
-PostgreSQL store has no dense index (its files live beside an SQLite store), so it fuses alias
-and fuzzy only. `i2cr.kg.opening.open_hybrid` opens the one a location names.
+`HybridSearch` ranks and fuses; a store only reads rows for it. `HybridKG` is the SQLite store
+(its dense source the usearch index beside it), `i2cr.kg.postgres.PostgresHybridKG` the
+PostgreSQL store (its dense source the pgvector column in the database): the same ranking and
+fusion on both. `i2cr.kg.opening.open_hybrid` opens the one a location names.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from i2cr.errors import InputError
-from i2cr.kg.dense import DenseIndex
+from i2cr.kg.dense import Neighbours
 from i2cr.kg.entities import Entity
 from i2cr.kg.entity_store import EntityStore
 from i2cr.kg.fusion import fuse
@@ -107,11 +107,11 @@ class HybridSearch(EntityStore):
     """
 
     sources: tuple[Source, ...]
-    dense: DenseIndex | None
+    dense: Neighbours | None
     popularity_scale: float
 
     def _use_sources(
-        self, sources: Sequence[Source], dense: DenseIndex | None, max_popularity: int
+        self, sources: Sequence[Source], dense: Neighbours | None, max_popularity: int
     ) -> None:
         """Check and keep the sources (dense only with an index) and the popularity scale."""
         unknown = sorted(set(sources) - set(SOURCES))
@@ -167,7 +167,7 @@ class HybridKG(HybridSearch, SqliteKG):
     def __init__(
         self,
         path: str | Path,
-        dense: DenseIndex | None = None,
+        dense: Neighbours | None = None,
         sources: Sequence[Source] = DEFAULT_SOURCES,
         pool: int = 100,
     ) -> None:

@@ -7,7 +7,6 @@ psycopg).
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +25,6 @@ from i2cr.kg.memory import InMemoryKG
 from i2cr.kg.store import SqliteKG, is_sqlite_file
 from i2cr.models.precision import Precision
 from i2cr.state import Candidate
-
-logger = logging.getLogger(__name__)
 
 StoreKind = Literal["auto", "sqlite", "memory"]
 
@@ -94,17 +91,12 @@ def read_entity_file(file: Path, or_store: bool) -> list[Entity]:
 def open_hybrid(location: str, embedder: str, precision: Precision = "auto") -> HybridSearch:
     """Open a store for hybrid search (once per process), with its dense index if built.
 
-    A PostgreSQL URL opens that store, which fuses alias and fuzzy only (a warning says so).
+    A PostgreSQL URL opens that store, its dense source the vectors `i2cr kg embed URL` wrote.
     """
     if is_postgres_url(location):
-        postgres = postgres_store_module()
-        store = postgres.PostgresHybridKG(location)
-        logger.warning(
-            "kg_retrieval=hybrid on the PostgreSQL KG store %s fuses the alias and fuzzy sources "
-            "only: a dense index (`i2cr kg embed`) is built beside an SQLite store",
-            postgres.shown_url(location),
+        return postgres_store_module().PostgresHybridKG(
+            location, embedder=embedder, precision=precision
         )
-        return store
     file = Path(location)
     if not (file.is_file() and is_sqlite_file(file)):
         raise InputError(

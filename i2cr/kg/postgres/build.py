@@ -16,6 +16,7 @@ from i2cr.kg.postgres.schema import (
     ENRICHMENTS,
     INDEXES,
     PARTIAL_SCHEMA,
+    PG_TRGM_INDEX,
     PRIOR_INDEXES,
     PRIOR_TABLES,
     PRIORS_SCHEMA,
@@ -24,9 +25,9 @@ from i2cr.kg.postgres.schema import (
     STORE_TABLES,
     TABLES,
     connect,
-    ensure_trigram_extension,
     first_line,
     shown_url,
+    trigram_extension_problem,
 )
 from i2cr.kg.priors import SMOOTHING, PriorTables
 from i2cr.kg.trigram_index import TrigramIndex
@@ -49,7 +50,7 @@ def build_postgres_store(
     `entities`) adds the alias prior tables, as `build_store(..., finish=priors.write)` does.
     """
     with connect(url) as conn:
-        ensure_trigram_extension(conn, url)
+        trigram_problem = trigram_extension_problem(conn, url)
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (BUILD_LOCK,))
         conn.execute(f"DROP SCHEMA IF EXISTS {PARTIAL_SCHEMA} CASCADE")
         try:
@@ -72,6 +73,8 @@ def build_postgres_store(
             for row in index.posting_lists():
                 copy.write_row(row)
         conn.execute(INDEXES)
+        if trigram_problem is None:
+            conn.execute(PG_TRGM_INDEX)
         meta = {
             "version": FORMAT_VERSION.encode(),
             "source": source.encode(),
@@ -94,7 +97,10 @@ def build_postgres_store(
             (SCHEMA,),
         ).fetchone()
     size_bytes = int(size[0] if size else 0)
-    return BuildSummary(entity_count, index.label_count, len(index.vocabulary), size_bytes)
+    warnings = [trigram_problem] if trigram_problem else []
+    return BuildSummary(
+        entity_count, index.label_count, len(index.vocabulary), size_bytes, warnings
+    )
 
 
 def _copy_entities(

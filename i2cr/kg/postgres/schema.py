@@ -1,9 +1,11 @@
 """The PostgreSQL store's tables, and connecting to its database with errors that name it.
 
 The tables live in the schema `i2cr_kg` of the database the URL names: entities, labels (with a
-GIN pg_trgm index), grams (the trigram index's posting list of label ids per trigram), meta and
-enrichments, and the alias priors of `i2cr.kg.priors` (popularity, mention_counts,
-alias_priors) when the build is given them. A build fills `i2cr_kg_partial` and renames it.
+GIN pg_trgm index where the server has pg_trgm), grams (the trigram index's posting list of
+label ids per trigram), meta and enrichments, the alias priors of `i2cr.kg.priors`
+(popularity, mention_counts, alias_priors) when the build is given them, and the vectors of
+`i2cr kg embed` (dense, `i2cr.kg.postgres.embedding`). A build fills `i2cr_kg_partial` and
+renames it.
 """
 
 from __future__ import annotations
@@ -38,8 +40,12 @@ ALTER TABLE {PARTIAL_SCHEMA}.entities ADD PRIMARY KEY (id);
 ALTER TABLE {PARTIAL_SCHEMA}.entities ADD UNIQUE (qid);
 ALTER TABLE {PARTIAL_SCHEMA}.labels ADD PRIMARY KEY (id);
 ALTER TABLE {PARTIAL_SCHEMA}.grams ADD PRIMARY KEY (gram);
-CREATE INDEX labels_text_trgm ON {PARTIAL_SCHEMA}.labels USING gin (text gin_trgm_ops);
 """
+TRIGRAM_INDEX = "labels_text_trgm"
+# Only `candidates="pg_trgm"` reads it: the default search reads the grams table.
+PG_TRGM_INDEX = (
+    f"CREATE INDEX {TRIGRAM_INDEX} ON {PARTIAL_SCHEMA}.labels USING gin (text gin_trgm_ops)"
+)
 STORE_TABLES = ("entities", "labels", "grams")
 PRIOR_TABLES = ("popularity", "mention_counts", "alias_priors")
 # The alias prior tables of `i2cr.kg.priors`, with the prior computed as the SQLite store does:
@@ -115,21 +121,28 @@ def first_line(err: BaseException) -> str:
     return text.splitlines()[0] if text else type(err).__name__
 
 
-def ensure_trigram_extension(conn: psycopg.Connection, url: str) -> None:
-    """Create pg_trgm in the database unless it is there; a clear error when not allowed."""
+def trigram_extension_problem(conn: psycopg.Connection, url: str) -> str | None:
+    """Create pg_trgm in the database unless it is there; why it cannot be, or None.
+
+    The store is built without its pg_trgm index when the extension cannot be created: the
+    default search does not need it.
+    """
     if conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone():
-        return
+        return None
+    without = "the KG store is built without its pg_trgm index (candidates='pg_trgm')"
     try:
         with conn.transaction():
             conn.execute("CREATE EXTENSION pg_trgm")
     except errors.InsufficientPrivilege as err:
-        raise InputError(
+        return (
             f"the KG database {shown_url(url)} has no pg_trgm extension and this user may not "
-            f"create it ({first_line(err)}): run `CREATE EXTENSION pg_trgm;` in it as its owner or "
-            "a superuser"
-        ) from err
+            f"create it ({first_line(err)}): {without}; to have it, run `CREATE EXTENSION "
+            "pg_trgm;` in the database as its owner or a superuser and build again"
+        )
     except psycopg.Error as err:
-        raise InputError(
-            f"the KG database {shown_url(url)} cannot create the pg_trgm extension "
-            f"({first_line(err)}): install PostgreSQL's contrib modules on the server"
-        ) from err
+        return (
+            f"the PostgreSQL server of {shown_url(url)} cannot create the pg_trgm extension "
+            f"({first_line(err)}): {without}; to have it, install PostgreSQL's contrib modules "
+            "on the server and build again"
+        )
+    return None

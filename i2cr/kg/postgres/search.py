@@ -5,7 +5,8 @@ labels (`i2cr.kg.trigram_index`) and ranks it with the shared rapidfuzz ranking
 (`i2cr.kg.matching`): both stores give the same top-k, and the server only looks up rows.
 `candidates="pg_trgm"` takes the labels from the pg_trgm index instead (slower: the README has
 the measurements). Threads share one connection pool. `PostgresHybridKG` is the hybrid search of
-`i2cr.kg.hybrid` on this store: alias and fuzzy, ranked as on the SQLite store (no dense index).
+`i2cr.kg.hybrid` on this store, ranked and fused as on the SQLite store, its dense source in
+the database (`i2cr.kg.postgres.vectors`).
 """
 
 from __future__ import annotations
@@ -31,8 +32,17 @@ from i2cr.kg.hybrid import (
     missing_priors,
 )
 from i2cr.kg.matching import normalize, trigrams
-from i2cr.kg.postgres.schema import CONNECT_TIMEOUT_S, SCHEMA, connect, first_line, shown_url
+from i2cr.kg.postgres.schema import (
+    CONNECT_TIMEOUT_S,
+    SCHEMA,
+    TRIGRAM_INDEX,
+    connect,
+    first_line,
+    shown_url,
+)
+from i2cr.kg.postgres.vectors import open_dense
 from i2cr.kg.trigram_index import PREPOOL_FACTOR, best_entity_ids, best_labels
+from i2cr.models.precision import Precision
 
 POSTINGS_QUERY = f"SELECT gram, postings FROM {SCHEMA}.grams WHERE gram = ANY(%s)"
 LABELS_QUERY = f"SELECT id, entity, text FROM {SCHEMA}.labels WHERE id = ANY(%s) ORDER BY id"
@@ -71,6 +81,12 @@ class PostgresKG(EntityStore):
         self.thresholds = thresholds
         with connect(url, autocommit=True) as conn:
             meta = {key: bytes(value) for key, value in self._meta(conn)}
+            if candidates == "pg_trgm" and not _has_trigram_index(conn):
+                raise InputError(
+                    f"the KG store in {shown_url(url)} has no pg_trgm index (its server had no "
+                    "pg_trgm when it was built, the build said so): search it with "
+                    "candidates='postings'"
+                )
         self._open_index(meta, shown_url(url), pool, common_share)
         self._connections = ConnectionPool(
             url,
@@ -173,18 +189,29 @@ class PostgresKG(EntityStore):
 
 
 class PostgresHybridKG(HybridSearch, PostgresKG):
-    """The PostgreSQL store searched by alias priors and fuzzy names, as `HybridKG` searches.
+    """The PostgreSQL store searched by alias priors, fuzzy names and dense vectors, as `HybridKG`.
 
-    No dense source: a dense index is files beside an SQLite store. A "dense" source is dropped.
+    The dense source is the store's pgvector column (`i2cr kg embed URL`), queried with
+    `embedder`; without vectors (or without `embedder`) a "dense" source is dropped.
     """
 
     def __init__(
-        self, url: str, sources: Sequence[Source] = DEFAULT_SOURCES, pool: int = 100
+        self,
+        url: str,
+        sources: Sequence[Source] = DEFAULT_SOURCES,
+        pool: int = 100,
+        embedder: str | None = None,
+        precision: Precision = "auto",
     ) -> None:
         """Open the store; it needs the alias priors `i2cr kg build` writes."""
         super().__init__(url, pool=pool)
         try:
-            self._use_sources(sources, None, self._max_popularity())
+            dense = (
+                open_dense(self._connection, shown_url(url), embedder, precision)
+                if embedder
+                else None
+            )
+            self._use_sources(sources, dense, self._max_popularity())
         except InputError:
             self.close()
             raise
@@ -204,6 +231,14 @@ class PostgresHybridKG(HybridSearch, PostgresKG):
         with self._connection() as conn:
             texts = {query, *(text for _, _, text in self._label_rows(conn, query))}
             return conn.execute(ALIAS_ROWS_QUERY, (sorted(texts),)).fetchall()
+
+
+def _has_trigram_index(conn: psycopg.Connection) -> bool:
+    found = conn.execute(
+        "SELECT 1 FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+        (SCHEMA, TRIGRAM_INDEX),
+    )
+    return found.fetchone() is not None
 
 
 def _use_the_index(conn: psycopg.Connection) -> None:
