@@ -161,6 +161,12 @@ class State(InputState):
     `iav_method` is 'no_clue' when there is neither an image encoder nor a clue text to read,
     'skipped' when `iav_without_encoder="skip"`.
 
+    Before any round, the first stage may answer alone with a try of its own: `ranker_nil`
+    (its NIL rule) or `ranker_confident` (its confidence in its best candidate reaches
+    `selector_below`, and the input carries the clue text of any image it has); the run then
+    finalizes with no selector call. After the rounds, a selector pick other than the first
+    stage's best stands only when every check that ran on it passed (`finalize`).
+
     A round's outcome follows from the try that closes it (no check that could not run ends
     it):
     1. NIL (`nil`, `icr_nil`, `ranker_nil`) ends the run with NIL.
