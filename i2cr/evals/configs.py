@@ -268,6 +268,16 @@ SUITES = {
         "dim",
         *(c.name for c in CROSS_ENCODER),
     ],
+    # The default graph beside every first stage alone (the combined one is the default's).
+    "first_stage": [
+        "full",
+        "first_candidate",
+        "embedder",
+        "dim",
+        "cross_encoder",
+        "cross_encoder_dim",
+        "combined",
+    ],
     "paper": [c.name for c in ALL_CONFIGS],
 }
 

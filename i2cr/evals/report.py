@@ -37,6 +37,10 @@ RERUN = [
     "selector cache in `runs/selector_cache.sqlite` is keyed by selector, adapter and prompt):",
     "",
     "```",
+    "python evals/first_stage/collect.py ../shared/data/wikimel/wikimel_val.json "
+    "evals/first_stage/signals/wikimel_val.jsonl   # and dev, WikiDiverse: the score cache",
+    "i2cr eval suite --dataset ../shared/data/wikimel/wikimel_val.json --suite first_stage "
+    "--output evals",
     "i2cr eval suite --dataset ../shared/data/wikimel/wikimel_dev.json --suite paper "
     "--output evals",
     "i2cr eval suite --dataset ../shared/data/wikidiverse/wikidiverse_dev_fulldesc.json "
