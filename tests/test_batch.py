@@ -90,7 +90,9 @@ class Slow(FakeListChatModel):
         return super()._call(*args, **kwargs)
 
 register_chat_model("test:slow", Slow(responses=["<|ANSWER|>: Ed Rendell"]))
-context = Context(selector="test:slow", use_icr=False, use_iav=False, use_vif=False)
+context = Context(
+    selector="test:slow", ranker="none", use_icr=False, use_iav=False, use_vif=False
+)
 rows = read_jsonl_rows(sys.argv[1])
 run_batch(graph, rows, sys.argv[2], context, progress=False, workers=int(sys.argv[3]))
 """

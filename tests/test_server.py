@@ -67,7 +67,8 @@ def test_run_through_http_api_links_an_entity(server):
                 {"name": "Ruth Rendell", "desc": "English author of crime novels.", "qid": "Q1"},
             ],
         },
-        "context": {"use_iav": False, "use_vif": False},
+        # The selector on every mention: the whole path, not the first stage alone.
+        "context": {"use_iav": False, "use_vif": False, "selector_below": 1},
     }
     reply = httpx.post(f"{server}/runs/wait", json=body, timeout=300)
     assert reply.status_code == 200, reply.text
@@ -112,7 +113,8 @@ def test_run_settings_given_as_text_are_converted(server):
     [
         (
             {"ranker": "foo"},
-            "ranker='foo' must be one of ['none', 'embedder', 'dim', 'cross_encoder']",
+            "ranker='foo' must be one of ['none', 'embedder', 'dim', 'cross_encoder', "
+            "'combined']",
         ),
         ({"alpha": "abc"}, "alpha='abc' is not a number"),
         ({"use_icr": "perhaps"}, "use_icr='perhaps' is not a boolean (true or false)"),
