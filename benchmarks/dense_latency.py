@@ -283,8 +283,8 @@ def markdown(report: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "| entities | usearch: vectors + index s | pgvector: COPY s, HNSW build s | "
-        "usearch index MiB | pgvector table + index MiB |",
+        "| entities | SQLite: MiniLM embedding (if any) + usearch index s | pgvector: COPY s, "
+        "HNSW build s | usearch index MiB | pgvector table + index MiB |",
         "|---:|---:|---:|---:|---:|",
     ]
     for row in report["sizes"]:
@@ -295,12 +295,21 @@ def markdown(report: dict[str, Any]) -> str:
             f"{row['postgres_vectors_mib']:.0f} + {row['postgres_hnsw_mib']:.0f} |"
         )
     facts, where = report["postgres_server"], report["machine"]
+    rates = [row["embedded_per_s"] for row in report["sizes"] if "embedded_per_s" in row]
+    if rates:
+        lines += [
+            "",
+            f"MiniLM embedded {rates[0]:.0f} entities/s here (one nice'd thread, the usearch "
+            f"build included): 1M entities would take about {1e6 / rates[0] / 3600:.1f} hours.",
+        ]
     if any(row["vectors"] != "MiniLM" for row in report["sizes"]):
         lines += [
             "",
             "Random vectors are all about equally far from a real query, so HNSW recall on them "
             "says nothing about real data; their rows measure speed only.",
         ]
+    loads = ", ".join(f"{row['entities']:,}: {row['load_average']}" for row in report["sizes"])
+    lines += ["", f"Load average (1, 5, 15 min) after each size's queries: {loads}."]
     lines += [
         "",
         f"Command: `{report.get('command', '')}`. Machine: {where['cpu']}, {where['cores']} "

@@ -58,7 +58,8 @@ class PostgresDenseIndex:
             return []
         vector = embed(self.embedder, [text], precision=self.precision)[0]
         literal = "[" + ",".join(map(repr, vector.tolist())) + "]"
-        with self._connections() as conn, conn.transaction():
+        # One round trip: the settings hold for this transaction only.
+        with self._connections() as conn, conn.pipeline(), conn.transaction():
             if self.exact:
                 conn.execute("SET LOCAL enable_seqscan = on")
                 conn.execute("SET LOCAL enable_indexscan = off")
@@ -66,11 +67,11 @@ class PostgresDenseIndex:
                 # The index returns at most ef_search rows.
                 search = str(max(n, HNSW_EXPANSION_SEARCH))
                 conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (search,))
-            rows = conn.execute(
+            found = conn.execute(
                 f"SELECT entity FROM {SCHEMA}.dense ORDER BY embedding <=> %s::vector LIMIT %s",
                 (literal, n),
-            ).fetchall()
-        return [entity for (entity,) in rows]
+            )
+        return [entity for (entity,) in found.fetchall()]
 
 
 def open_dense(
