@@ -113,8 +113,7 @@ def test_run_settings_given_as_text_are_converted(server):
     [
         (
             {"ranker": "foo"},
-            "ranker='foo' must be one of ['none', 'embedder', 'dim', 'cross_encoder', "
-            "'combined']",
+            "ranker='foo' must be one of ['none', 'embedder', 'dim', 'cross_encoder', 'combined']",
         ),
         ({"alpha": "abc"}, "alpha='abc' is not a number"),
         ({"use_icr": "perhaps"}, "use_icr='perhaps' is not a boolean (true or false)"),
