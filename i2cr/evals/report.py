@@ -67,6 +67,8 @@ SHOWN_SETTINGS = (
     "allow_nil",
     "ranker",
     "ranker_keep",
+    "selector_below",
+    "nil_below",
 )
 
 TABLE2_GROUPS = ["baseline", "method", "rounds", "zero_shot", "ranked"]
