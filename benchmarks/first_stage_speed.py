@@ -53,13 +53,13 @@ def main() -> None:
     ranker = load_first_stage(settings)
     assert ranker is not None
     started = time.perf_counter()
-    ranker.confidences(samples[0])
+    ranker.rank(samples[0])
     load = time.perf_counter() - started
     halves = samples[1::2], samples[2::2]
     stage = []
     for sample in halves[0]:
         started = time.perf_counter()
-        ranker.confidences(sample)
+        ranker.rank(sample)
         stage.append(time.perf_counter() - started)
     from i2cr.graph import graph
 

@@ -44,7 +44,7 @@ def best_first(scores: list[float]) -> list[int]:
 def first_stage_scores(settings: Context, query: Sample) -> list[float]:
     """The scores the run's ranker gives the query's candidates (0 each for 'none')."""
     ranker = load_first_stage(settings)
-    return [0.0] * len(query.candidates) if ranker is None else ranker.scores(query)
+    return [0.0] * len(query.candidates) if ranker is None else ranker.rank(query).scores
 
 
 def ranker_says_nil(settings: Context, query: Sample) -> bool:
@@ -76,12 +76,12 @@ def rank_candidates(settings: Context, query: Sample, *, retrieved: bool = False
     ranker = load_first_stage(settings)
     if ranker is None:
         return Ranked(candidates)
-    scores = ranker.scores(query)
-    order = best_first(scores)
+    scored = ranker.rank(query)
+    order = best_first(scored.scores)
     if retrieved and settings.ranker != "dim":
         order = fuse([list(range(len(candidates))), order])
     kept = order[: settings.ranker_keep]
-    confidences = ranker.confidences(query)
+    confidences = scored.confidences
     return Ranked(
         [candidates[i] for i in kept],
         None if confidences is None else [confidences[i] for i in kept],

@@ -119,13 +119,14 @@ def test_the_shipped_combination_links_a_real_mention_in_any_candidate_order(men
     """The real signals (MiniLM, DIM, the cross-encoder, names, clue text) and shipped weights."""
     query = Sample(id="", **{k: mention[k] for k in ("mention", "context", "candidates", "clues")})
     ranker = load_first_stage(Context())
-    scores = ranker.scores(query)
+    scored = ranker.rank(query)
+    scores = scored.scores
     names = [c["name"] for c in query.candidates]
     assert names[int(np.argmax(scores))] == "Ed Rendell"
     reversed_query = Sample(id="", mention=query.mention, context=query.context)
     reversed_query.candidates, reversed_query.clues = query.candidates[::-1], query.clues
-    assert ranker.scores(reversed_query) == pytest.approx(scores[::-1])
-    confidences = ranker.confidences(query)
+    assert ranker.rank(reversed_query).scores == pytest.approx(scores[::-1])
+    confidences = scored.confidences
     assert all(0 <= c <= 1 for c in confidences)
     assert max(confidences) == confidences[int(np.argmax(scores))]
     assert load_combination().metadata["fitted_on"].startswith("wikimel_val")

@@ -18,14 +18,22 @@ def signal(query: Sample, name: str, settings: Context) -> list[float]:
     return signal_scores(query, (name,), settings.embedder, settings.precision)[name]
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A first stage's scores of a query's candidates, and their confidences if it has them.
+
+    Both lists are in the candidates' order; a higher score is more likely the one, and a
+    confidence is the calibrated probability that the candidate is right.
+    """
+
+    scores: list[float]
+    confidences: list[float] | None = None
+
+
 class Ranker(Protocol):
-    """Scores a query's candidates (higher: more likely the one), in the candidates' order."""
+    """A first stage: scores a query's candidates."""
 
-    def scores(self, query: Sample) -> list[float]: ...  # noqa: D102
-
-    def confidences(self, query: Sample) -> list[float] | None:
-        """Each candidate's calibrated probability of being right, if the ranker has one."""
-        ...
+    def rank(self, query: Sample) -> Scored: ...  # noqa: D102
 
 
 @dataclass(frozen=True)
@@ -34,11 +42,8 @@ class EmbedderRanker:
 
     settings: Context
 
-    def scores(self, query: Sample) -> list[float]:  # noqa: D102
-        return signal(query, "embedder", self.settings)
-
-    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
-        return None
+    def rank(self, query: Sample) -> Scored:  # noqa: D102
+        return Scored(signal(query, "embedder", self.settings))
 
 
 @dataclass(frozen=True)
@@ -47,17 +52,13 @@ class DimRanker:
 
     settings: Context
 
-    def scores(self, query: Sample) -> list[float]:  # noqa: D102
+    def rank(self, query: Sample) -> Scored:  # noqa: D102
         from i2cr.rankers.dim.ranker import load_ranker
 
         if not self.settings.ranker_weights:
-            return signal(query, "dim", self.settings)
-        return load_ranker(self.settings.ranker_weights).score_samples(
-            [query], self.settings.precision
-        )[0]
-
-    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
-        return None
+            return Scored(signal(query, "dim", self.settings))
+        ranker = load_ranker(self.settings.ranker_weights)
+        return Scored(ranker.score_samples([query], self.settings.precision)[0])
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class CrossEncoderRanker:
 
     settings: Context
 
-    def scores(self, query: Sample) -> list[float]:  # noqa: D102
+    def rank(self, query: Sample) -> Scored:  # noqa: D102
         from i2cr.rankers.cross_encoder.ranker import load_cross_encoder
 
         if self.settings.ranker_weights:
@@ -79,13 +80,10 @@ class CrossEncoderRanker:
             own = signal(query, "cross_encoder", self.settings)
         weight = self.settings.ranker_dim_weight
         if weight == 0 or len(query.candidates) < 2:
-            return own
+            return Scored(own)
         dim = signal(query, "dim", self.settings)
         blend = (1 - weight) * standard_scores(own) + weight * standard_scores(dim)
-        return [float(s) for s in blend]
-
-    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
-        return None
+        return Scored([float(s) for s in blend])
 
 
 @dataclass(frozen=True)
@@ -94,14 +92,10 @@ class CombinedRanker:
 
     settings: Context
 
-    def scores(self, query: Sample) -> list[float]:  # noqa: D102
-        combination = load_combination(self.settings.ranker_weights)
-        return combination.scores(combined_signals(combination, query, self.settings.precision))
-
-    def confidences(self, query: Sample) -> list[float] | None:  # noqa: D102
+    def rank(self, query: Sample) -> Scored:  # noqa: D102
         combination = load_combination(self.settings.ranker_weights)
         signals = combined_signals(combination, query, self.settings.precision)
-        return combination.confidences(signals)
+        return Scored(combination.scores(signals), combination.confidences(signals))
 
 
 RANKERS: dict[str, Callable[[Context], Ranker]] = {
