@@ -76,7 +76,9 @@ class Cluster:
 
     def alive_nodes(self) -> int:
         done = self.run(ALIVE_NODES, self.address)
-        return int(done.stdout.strip() or -1)
+        # Ray's driver may print its raylets' log lines to stdout too: the count is its own line.
+        counts = [line for line in done.stdout.splitlines() if line.strip().isdigit()]
+        return int(counts[-1]) if counts else -1
 
     def wait_for(self, what: str, ready) -> None:
         deadline = time.time() + TIMEOUT_S
