@@ -14,6 +14,7 @@ from i2cr.images import ImageLimits, image_problem
 from i2cr.inputs import bounded_candidates, check_input
 from i2cr.kg import open_hybrid, open_kg
 from i2cr.nodes.common import first_stage_try, settings_of
+from i2cr.rankers.signals import clue_text
 from i2cr.ranking import rank_candidates, ranker_says_nil
 from i2cr.serving import is_served
 from i2cr.state import State
@@ -72,7 +73,7 @@ def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     confidences = ranked.confidences or []
     answered = []
     problem = image_problem(checked.image, ImageLimits.from_context(settings))
-    unread_image = problem is None and not any(text.strip() for text in checked.clues.values())
+    unread_image = problem is None and not clue_text(checked.clues)
     if says_nil or not selector_needed(confidences, settings, unread_image=unread_image):
         answered = [first_stage_try(ranked.candidates, nil=says_nil)]
     warnings = checked.warnings

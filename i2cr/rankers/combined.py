@@ -48,9 +48,11 @@ class Combination:
         matrix = feature_matrix(signals, self.signals)
         return [float(s) for s in matrix @ np.asarray(self.weights)]
 
-    def confidences(self, signals: Mapping[str, list[float]]) -> list[float]:
-        """Each candidate's calibrated probability of being right (the best's is the gate's)."""
-        scores = self.scores(signals)
+    def confidences(self, signals: Mapping[str, list[float]], scores: list[float]) -> list[float]:
+        """Each candidate's calibrated probability of being right (the best's is the gate's).
+
+        `scores` are this combination's `scores` of the same `signals`.
+        """
         if not scores:
             return []
         probabilities = softmax(np.asarray(scores, dtype=np.float64))

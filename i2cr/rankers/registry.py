@@ -95,7 +95,8 @@ class CombinedRanker:
     def rank(self, query: Sample) -> Scored:  # noqa: D102
         combination = load_combination(self.settings.ranker_weights)
         signals = combined_signals(combination, query, self.settings.precision)
-        return Scored(combination.scores(signals), combination.confidences(signals))
+        scores = combination.scores(signals)
+        return Scored(scores, combination.confidences(signals, scores))
 
 
 RANKERS: dict[str, Callable[[Context], Ranker]] = {
